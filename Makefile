@@ -1,0 +1,52 @@
+# Two commands for a fresh machine (see README.md):
+#   make book   -> set up .venv, execute every chapter, write _build/html/index.html
+#   make test   -> set up .venv, unit tests, every chapter under nbmake, strict book build
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup book test unit notebooks strict sync bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.14.1'), torch.__version__"
+	touch $(STAMP)
+
+# Local build: re-executes only the chapters that changed (jupyter-cache).
+book: setup
+	$(BIN)/jupyter-book build .
+	@echo "open _build/html/index.html"
+
+# Everything, from a clean execution state.
+test: setup unit notebooks strict
+
+unit: setup
+	$(BIN)/python -m pytest tests
+
+notebooks: setup
+	$(BIN)/python -m pytest --nbmake chapters --nbmake-timeout=900
+
+# Strict build: every notebook executed again (execute_notebooks: force), warnings are errors.
+_build/_config.force.yml: _config.yml setup
+	mkdir -p _build
+	$(BIN)/python -c "import sys, yaml; c = yaml.safe_load(open('_config.yml', encoding='utf-8')); c['execute']['execute_notebooks'] = 'force'; yaml.safe_dump(c, open(sys.argv[1], 'w', encoding='utf-8'), allow_unicode=True, sort_keys=False)" $@
+
+strict: _build/_config.force.yml
+	$(BIN)/jupyter-book build . --config _build/_config.force.yml -n -W --keep-going
+
+# Re-pair every chapter: edit the .md, then run this to refresh its .ipynb.
+sync: setup
+	$(BIN)/jupytext --sync $$(grep -l "^jupytext:" chapters/*.md)
+
+# d2l 0.17.6 goes into bench/.d2l only (--no-deps: it would pin numpy 1.21.5), never into .venv.
+bench: setup
+	test -d bench/.d2l/d2l || $(BIN)/python -m pip install --no-deps --target bench/.d2l d2l==0.17.6
+	PYTHONPATH=bench/.d2l $(BIN)/python bench/bench_fashion_mnist.py
+
+clean:
+	rm -rf _build
