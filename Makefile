@@ -1,12 +1,16 @@
 # Two commands for a fresh machine (see README.md):
 #   make book   -> set up .venv, execute every chapter, write _build/html/index.html
-#   make test   -> set up .venv, unit tests, every chapter under nbmake, strict book build
+#   make test   -> set up .venv, unit tests, every chapter under nbmake, strict book build,
+#                  then the built book checked in a real browser (Debian's chromium)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# d2l 0.17.6, only for the benchmark and the linbook-vs-d2l parity test. Installed with
+# --no-deps into its own folder (it would pin numpy 1.21.5), never into .venv.
+D2L    := bench/.d2l
 
-.PHONY: setup book test unit notebooks strict sync bench clean
+.PHONY: setup book test unit notebooks strict browser sync bench clean
 
 setup: $(STAMP)
 
@@ -15,6 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.14.1'), torch.__version__"
+	test -d $(D2L)/d2l || $(BIN)/python -m pip install --no-deps --target $(D2L) d2l==0.17.6
 	touch $(STAMP)
 
 # Local build: re-executes only the chapters that changed (jupyter-cache).
@@ -23,10 +28,10 @@ book: setup
 	@echo "open _build/html/index.html"
 
 # Everything, from a clean execution state.
-test: setup unit notebooks strict
+test: setup unit notebooks strict browser
 
 unit: setup
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/browser
 
 notebooks: setup
 	$(BIN)/python -m pytest --nbmake chapters --nbmake-timeout=900
@@ -39,14 +44,16 @@ _build/_config.force.yml: _config.yml setup
 strict: _build/_config.force.yml
 	$(BIN)/jupyter-book build . --config _build/_config.force.yml -n -W --keep-going
 
+# The built site in headless chromium via Playwright (never downloads a browser).
+browser: setup
+	$(BIN)/python -m pytest tests/browser
+
 # Re-pair every chapter: edit the .md, then run this to refresh its .ipynb.
 sync: setup
 	$(BIN)/jupytext --sync $$(grep -l "^jupytext:" chapters/*.md)
 
-# d2l 0.17.6 goes into bench/.d2l only (--no-deps: it would pin numpy 1.21.5), never into .venv.
 bench: setup
-	test -d bench/.d2l/d2l || $(BIN)/python -m pip install --no-deps --target bench/.d2l d2l==0.17.6
-	PYTHONPATH=bench/.d2l $(BIN)/python bench/bench_fashion_mnist.py
+	PYTHONPATH=$(D2L) $(BIN)/python bench/bench_fashion_mnist.py
 
 clean:
 	rm -rf _build

@@ -95,15 +95,21 @@ def synthetic_data(
 
     Parameters
     ----------
-    w : 1-D tensor of true weights (length d).
-    b : true bias.
-    num_examples : number of rows n (> 0).
-    noise_std : standard deviation of the additive Gaussian noise (>= 0).
+    w
+        1-D tensor of true weights (length d).
+    b
+        true bias.
+    num_examples
+        number of rows n (> 0).
+    noise_std
+        standard deviation of the additive Gaussian noise (>= 0).
 
     Returns
     -------
-    features : float32 tensor of shape (n, d).
-    labels : float32 tensor of shape (n, 1).
+    features
+        float32 tensor of shape (n, d).
+    labels
+        float32 tensor of shape (n, 1).
 
     Examples
     --------
@@ -180,13 +186,17 @@ def load_array(
 
     Parameters
     ----------
-    data_arrays : tensors with the same first dimension, e.g. ``(features, labels)``.
-    batch_size : examples per minibatch (> 0).
-    is_train : shuffle each epoch when true.
+    data_arrays
+        tensors with the same first dimension, e.g. ``(features, labels)``.
+    batch_size
+        examples per minibatch (> 0).
+    is_train
+        shuffle each epoch when true.
 
     Returns
     -------
-    torch.utils.data.DataLoader yielding tuples of tensors.
+    DataLoader
+        yields tuples of tensors, one minibatch each.
 
     Examples
     --------
@@ -252,7 +262,8 @@ def find_fashion_mnist(root: str | os.PathLike | None = None) -> Path | None:
 
     Parameters
     ----------
-    root : look only here (and its ``fashion-mnist/`` and ``FashionMNIST/raw/`` subfolders)
+    root
+        look only here (and its ``fashion-mnist/`` and ``FashionMNIST/raw/`` subfolders)
         instead of the default search path.
     """
     roots = [Path(root).expanduser()] if root is not None else fashion_mnist_search_path()
@@ -370,9 +381,12 @@ def read_fashion_mnist(
 
     Parameters
     ----------
-    train : the 60 000 training images when true, else the 10 000 test images.
-    root : a folder to use instead of the default search path.
-    download : allow torchvision's download when the files are found nowhere.
+    train
+        the 60 000 training images when true, else the 10 000 test images.
+    root
+        a folder to use instead of the default search path.
+    download
+        allow torchvision's download when the files are found nowhere.
     """
     folder = fashion_mnist_source(root=root, download=download)
     return _read_split(folder, bool(train))
@@ -441,11 +455,16 @@ def load_data_fashion_mnist(
 
     Parameters
     ----------
-    batch_size : examples per minibatch (> 0).
-    resize : None, a positive int or an (height, width) pair; images are resized per batch.
-    root : a folder to use instead of the default search path.
-    download : allow torchvision's download when the files are found nowhere.
-    seed : seed of the shuffling generator (None: torch's global generator).
+    batch_size
+        examples per minibatch (> 0).
+    resize
+        None, a positive int or an (height, width) pair; images are resized per batch.
+    root
+        a folder to use instead of the default search path.
+    download
+        allow torchvision's download when the files are found nowhere.
+    seed
+        seed of the shuffling generator (None: torch's global generator).
 
     Examples
     --------

@@ -137,10 +137,14 @@ def train_epoch_ch3(net, train_iter: Iterable, loss, updater) -> tuple[float, fl
 
     Parameters
     ----------
-    net : an ``nn.Module`` or a function mapping a batch ``X`` to scores.
-    train_iter : iterable of ``(X, y)`` minibatches.
-    loss : a loss with any ``reduction`` (``'none'``, ``'mean'`` or ``'sum'``).
-    updater : a ``torch.optim.Optimizer``, or a function ``updater(batch_size)`` that
+    net
+        an ``nn.Module`` or a function mapping a batch ``X`` to scores.
+    train_iter
+        iterable of ``(X, y)`` minibatches.
+    loss
+        a loss with any ``reduction`` (``'none'``, ``'mean'`` or ``'sum'``).
+    updater
+        a ``torch.optim.Optimizer``, or a function ``updater(batch_size)`` that
         updates the parameters from gradients of the **summed** loss (d2l's ``sgd`` style).
     """
     if isinstance(net, nn.Module):

@@ -1,0 +1,163 @@
+"""The built book in a real browser (Debian's chromium, driven by Playwright).
+
+Run after the book is built (``make test`` does): serves ``_build/html`` on localhost and checks,
+on every page, that nothing fails or is fetched from another host. Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SITE = REPO / "_build" / "html"
+SCREENSHOTS = REPO / "_build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+
+if not (SITE / "index.html").exists():
+    raise RuntimeError(f"{SITE}/index.html is missing: build the book first (make book or make strict)")
+if not Path(CHROMIUM).exists():
+    raise RuntimeError("chromium is missing: sudo apt-get install chromium")
+
+PAGES = sorted(
+    str(p.relative_to(SITE))
+    for p in SITE.rglob("*.html")
+    if not {"_static", "_sources", "_images"} & set(p.relative_to(SITE).parts)
+)
+NOTEBOOK_PAGES = sorted(
+    f"chapters/{md.stem}.html"
+    for md in (REPO / "chapters").glob("*.md")
+    if md.read_text(encoding="utf-8").startswith("---\njupytext:")
+)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def _open(browser, server, page_path, width=1366, height=900):
+    """Open a page; record console errors and every request that leaves localhost."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors, foreign = [], []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(server) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            foreign.append(url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(f"{server}/{page_path}", wait_until="networkidle")
+    return context, page, errors, foreign
+
+
+def test_the_site_has_the_expected_pages():
+    assert "index.html" in PAGES and "search.html" in PAGES
+    for name in NOTEBOOK_PAGES:
+        assert name in PAGES, f"{name} was not built"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_cleanly_from_localhost_only(browser, server, page_path):
+    context, page, errors, foreign = _open(browser, server, page_path)
+    try:
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        broken = page.evaluate(
+            "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
+        assert errors == [], f"console errors on {page_path}: {errors}"
+        assert foreign == [], f"{page_path} requested other hosts: {foreign}"
+        assert broken == [], f"images that did not load on {page_path}: {broken}"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("page_path", ["chapters/linear-regression.html", "chapters/softmax-regression.html"])
+def test_formulas_are_rendered_by_mathjax(browser, server, page_path):
+    if page_path not in PAGES:
+        pytest.fail(f"{page_path} was not built")
+    context, page, errors, _ = _open(browser, server, page_path)
+    try:
+        page.wait_for_selector("mjx-container", timeout=20_000)
+        count = page.evaluate("document.querySelectorAll('mjx-container').length")
+        text = page.inner_text("article")
+        assert count >= 5, f"only {count} formulas rendered on {page_path}"
+        assert "$$" not in text and "\\frac" not in text, "raw TeX left on the page"
+        if page_path.endswith("softmax-regression.html"):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "softmax-regression.png"), full_page=False)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("query, expected", [("梯度", "linear-regression"), ("交叉熵", "softmax-regression"),
+                                             ("批量标准化", "training-tips")])
+def test_chinese_search_finds_the_right_chapter(browser, server, query, expected):
+    context, page, errors, _ = _open(browser, server, f"search.html?q={query}")
+    try:
+        page.wait_for_selector("#search-results ul.search li", timeout=30_000)
+        links = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+        assert any(expected in link for link in links), f"searching {query} found {links}"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("page_path", NOTEBOOK_PAGES)
+def test_colab_button_opens_the_paired_notebook(browser, server, page_path):
+    url = CONFIG["repository"]["url"].rstrip("/")
+    owner_repo = urlparse(url).path.strip("/")
+    branch = CONFIG["repository"]["branch"]
+    context, page, _, _ = _open(browser, server, page_path)
+    try:
+        links = page.eval_on_selector_all("a[href*='colab.research.google.com']", "els => els.map(e => e.href)")
+        assert links, f"no Colab launch link on {page_path}"
+        for link in links:
+            match = re.fullmatch(rf"https://colab\.research\.google\.com/github/{owner_repo}/blob/{branch}/(.+\.ipynb)",
+                                 link)
+            assert match, f"unexpected Colab link {link}"
+            assert (REPO / unquote(match.group(1))).exists(), f"{link} points to a notebook not in the repo"
+        downloads = page.eval_on_selector_all("a[href$='.ipynb'], a[href$='.md']", "els => els.map(e => e.href)")
+        for link in downloads:
+            if link.startswith(server):
+                response = page.request.get(link)
+                assert response.ok, f"download button {link} is broken"
+    finally:
+        context.close()

@@ -1,0 +1,87 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+
+from linbook import Animator, plot, set_figsize, show_images  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_plot_draws_each_curve_against_x():
+    x = np.linspace(-2, 2, 9)
+    ax = plot(x, [x ** 2, torch.tensor(x) * 2], "x", "y", legend=["x^2", "2x"])
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[0].get_xdata(), x)
+    np.testing.assert_allclose(lines[1].get_ydata(), 2 * x)
+    assert ax.get_xlabel() == "x" and [t.get_text() for t in ax.get_legend().get_texts()] == ["x^2", "2x"]
+
+
+def test_plot_without_y_uses_the_index():
+    ax = plot([3.0, 1.0, 2.0])
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), [0, 1, 2])
+
+
+def test_set_figsize():
+    set_figsize((4, 3))
+    assert tuple(matplotlib.pyplot.rcParams["figure.figsize"]) == (4, 3)
+
+
+def test_show_images_titles_and_grid():
+    axes = show_images(torch.rand(5, 28, 28), 2, 3, titles=["a", "b", "c", "d", "e"])
+    assert len(axes) == 6
+    assert [ax.get_title() for ax in axes[:5]] == ["a", "b", "c", "d", "e"]
+    assert axes[0].get_images()[0].get_array().shape == (28, 28)
+    with pytest.raises(ValueError):
+        show_images(torch.rand(1, 2, 2), 0, 1)
+
+
+def test_animator_keeps_points_outside_jupyter():
+    animator = Animator(xlabel="epoch", xlim=[1, 3], legend=["a", "b"])
+    for epoch in range(1, 4):
+        animator.add(epoch, (1.0 / epoch, float(epoch)))
+    assert animator.X == [[1, 2, 3], [1, 2, 3]]
+    assert animator.Y[1] == [1.0, 2.0, 3.0]
+    assert len(animator.axes[0].get_lines()) == 2
+
+
+def test_animator_in_a_plain_python_script_does_not_crash():
+    code = ("from linbook import Animator\n"
+            "a = Animator(legend=['x'])\n"
+            "for i in range(3): a.add(i, i * i)\n"
+            "a.fig.savefig('out.png')\n"
+            "print('ok', a.Y)\n")
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.pop("MPLBACKEND", None)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "ok [[0.0, 1.0, 4.0]]" in result.stdout
+    (REPO / "out.png").unlink()
+
+
+def test_animator_leaves_exactly_one_figure_in_an_executed_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from linbook import Animator\n"
+                                  "animator = Animator(xlabel='epoch', legend=['loss'])\n"
+                                  "for epoch in range(1, 6):\n"
+                                  "    animator.add(epoch, 1 / epoch)"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO)}}).execute()
+    outputs = nb.cells[0].outputs
+    figures = [o for o in outputs if "data" in o and ("image/png" in o["data"] or "image/svg+xml" in o["data"])]
+    assert len(figures) == 1, [o.get("output_type") for o in outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
