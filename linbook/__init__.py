@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "train_ch3": "train",
     "History": "train",
     "sgd": "train",
+    "glue": "notebook",
 }
 
 __all__ = sorted(_EXPORTS)
