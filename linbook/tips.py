@@ -65,9 +65,12 @@ def polynomial_features(x: torch.Tensor, degree: int, basis: str = "legendre") -
 
     Parameters
     ----------
-    x : 1-D tensor of inputs (best inside ``[-1, 1]``).
-    degree : the highest degree (>= 0); the result has ``degree + 1`` columns.
-    basis : ``"legendre"`` or ``"power"``.
+    x
+        1-D tensor of inputs (best inside ``[-1, 1]``).
+    degree
+        the highest degree (>= 0); the result has ``degree + 1`` columns.
+    basis
+        ``"legendre"`` or ``"power"``.
 
     Returns
     -------
@@ -147,11 +150,16 @@ def linear_gd_path(
 
     Parameters
     ----------
-    features, targets : ``(n, d)`` and ``(n,)`` tensors.
-    lr : step size η (> 0); GD is stable for ``η < 1 / λ_max(XᵀX / n)``.
-    num_steps : number of updates (>= 0).
-    dropout : the drop probability ``p`` in ``[0, 1)``.
-    generator : random generator of the dropout masks (for reproducible runs).
+    features, targets
+        ``(n, d)`` and ``(n,)`` tensors.
+    lr
+        step size η (> 0); GD is stable for ``η < 1 / λ_max(XᵀX / n)``.
+    num_steps
+        number of updates (>= 0).
+    dropout
+        the drop probability ``p`` in ``[0, 1)``.
+    generator
+        random generator of the dropout masks (for reproducible runs).
 
     Returns
     -------
@@ -231,10 +239,14 @@ def classify_critical_point(
 
     Parameters
     ----------
-    f : a function of a 1-D tensor returning a scalar tensor (e.g. a loss of the parameters).
-    point : 1-D tensor where the gradient vanishes (float64 recommended).
-    tol : eigenvalues with ``|λ| <= tol`` count as zero.
-    grad_tol : a ``ValueError`` is raised when the gradient norm exceeds it.
+    f
+        a function of a 1-D tensor returning a scalar tensor (e.g. a loss of the parameters).
+    point
+        1-D tensor where the gradient vanishes (float64 recommended).
+    tol
+        eigenvalues with ``|λ| <= tol`` count as zero.
+    grad_tol
+        a ``ValueError`` is raised when the gradient norm exceeds it.
 
     Examples
     --------
@@ -334,10 +346,14 @@ def descent_path(
 
     Parameters
     ----------
-    f : function of a 1-D tensor (the position) returning a scalar tensor.
-    start : the initial position (1-D).
-    lr, momentum : η and λ of :class:`MomentumSGD` (``momentum=0``: plain gradient descent).
-    num_steps : number of updates.
+    f
+        function of a 1-D tensor (the position) returning a scalar tensor.
+    start
+        the initial position (1-D).
+    lr, momentum
+        η and λ of :class:`MomentumSGD` (``momentum=0``: plain gradient descent).
+    num_steps
+        number of updates.
 
     Returns
     -------

@@ -1,0 +1,558 @@
+"""COVID-19 cases prediction (Kaggle ``ml2021spring-hw1``): data checks, the course's dev
+split, a small MLP trainer, the book's recipe and the submission file.
+
+The data (see :func:`linbook.kaggle.fetch_competition`) has one row per US state and
+three consecutive days: ``id``, 40 one-hot state columns, then 18 survey features for each
+day. pandas names the repeated columns ``cli``, ``cli.1``, ``cli.2`` ...; the target is the
+third day's ``tested_positive``, column ``tested_positive.2``.
+
+Typical use::
+
+    from linbook import covid, kaggle
+    train_df, test_df = covid.read_covid(kaggle.fetch_competition("ml2021spring-hw1"))
+    model, dev_mse = covid.train(train_df, covid.dev_mask(len(train_df)), seed=0)
+    covid.write_submission("pred.csv", test_df["id"], model.predict(test_df))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+__all__ = [
+    "STATES",
+    "DAY_FEATURES",
+    "day_columns",
+    "FEATURES",
+    "TARGET",
+    "TRAIN_COLUMNS",
+    "TEST_COLUMNS",
+    "read_covid",
+    "check_frame",
+    "dev_mask",
+    "Standardizer",
+    "MLPConfig",
+    "COURSE_SAMPLE",
+    "RECIPE",
+    "History",
+    "fit_mlp",
+    "CovidModel",
+    "train",
+    "predict",
+    "write_submission",
+    "check_submission",
+]
+
+STATES: tuple[str, ...] = (
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "FL", "GA", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "MD", "MA", "MI", "MN", "MS", "MO", "NE", "NV", "NJ", "NM", "NY", "NC",
+    "OH", "OK", "OR", "PA", "RI", "SC", "TX", "UT", "VA", "WA", "WV", "WI",
+)
+
+#: The 18 features measured each day (Delphi COVIDcast surveys), the target's last.
+DAY_FEATURES: tuple[str, ...] = (
+    "cli", "ili", "hh_cmnty_cli", "nohh_cmnty_cli", "wearing_mask", "travel_outside_state",
+    "work_outside_home", "shop", "restaurant", "spent_time", "large_event", "public_transit",
+    "anxious", "depressed", "felt_isolated", "worried_become_ill", "worried_finances",
+    "tested_positive",
+)
+
+
+def day_columns(day: int) -> list[str]:
+    """Return the 18 column names of day 1, 2 or 3 as pandas reads them (``cli``,
+    ``cli.1``, ``cli.2`` ...).
+
+    Examples
+    --------
+    >>> day_columns(2)[:2]
+    ['cli.1', 'ili.1']
+    """
+    if day not in (1, 2, 3):
+        raise ValueError(f"day must be 1, 2 or 3, got {day!r}")
+    suffix = "" if day == 1 else f".{day - 1}"
+    return [name + suffix for name in DAY_FEATURES]
+
+
+TARGET = "tested_positive.2"
+#: The 93 inputs (40 states, days 1 and 2 with 18 each, day 3 without ``tested_positive``).
+FEATURES: tuple[str, ...] = (*STATES, *day_columns(1), *day_columns(2), *day_columns(3)[:-1])
+TRAIN_COLUMNS: tuple[str, ...] = ("id", *FEATURES, TARGET)
+TEST_COLUMNS: tuple[str, ...] = ("id", *FEATURES)
+
+
+# ---------------------------------------------------------------------------
+# Reading and checking data
+# ---------------------------------------------------------------------------
+
+
+def _names(columns: Sequence[str], limit: int = 6) -> str:
+    shown = ", ".join(repr(c) for c in list(columns)[:limit])
+    return shown + (f" ... ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def check_frame(
+    df: pd.DataFrame, target: bool, features: Sequence[str] = FEATURES
+) -> None:
+    """Check that ``df`` can be used to train (``target=True``) or to predict.
+
+    Required: every column of ``features`` (and ``TARGET`` when ``target``), numeric
+    (bool, int or float) and finite. Other columns of ``covid.train.csv`` (``id``, unused
+    features, the target when predicting) are allowed and ignored; any other is an error.
+
+    Raises
+    ------
+    TypeError
+        ``df`` is not a DataFrame, or a column is not numeric.
+    ValueError
+        missing or extra columns, NaN or infinite values, no rows.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame (pd.read_csv of covid.*.csv), got "
+                        f"{type(df).__name__}")
+    if df.columns.duplicated().any():
+        dup = list(df.columns[df.columns.duplicated()])
+        raise ValueError(f"duplicate column names {_names(dup)}; read the CSV with "
+                         "pandas.read_csv, which renames repeats to cli.1, cli.2 ...")
+    required = list(features) + ([TARGET] if target else [])
+    allowed = set(TRAIN_COLUMNS)  # the competition's columns; unused ones are ignored
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        hint = (" (a test file has no target: use it for prediction, not training)"
+                if missing == [TARGET] else
+                "; the columns must be named as pandas.read_csv names covid.train.csv")
+        raise ValueError(f"missing column(s) {_names(missing)}{hint}")
+    extra = [c for c in df.columns if c not in allowed]
+    if extra:
+        raise ValueError(f"unexpected column(s) {_names(extra)}: only the columns of "
+                         "covid.train.csv are accepted (drop the others with "
+                         "df.drop(columns=[...]))")
+    if len(df) == 0:
+        raise ValueError("the DataFrame has no rows")
+    bad_dtype = [c for c in required
+                 if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
+    if bad_dtype:
+        raise TypeError(f"column(s) {_names(bad_dtype)} are not numeric (dtype "
+                        f"{df[bad_dtype[0]].dtype}); convert them, e.g. with pd.to_numeric")
+    values = df[required].to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        cols = [required[j] for j in np.flatnonzero(bad.any(axis=0))]
+        raise ValueError(f"{int(bad.sum())} NaN or infinite value(s) in column(s) "
+                         f"{_names(cols)}; fill or drop those rows first")
+
+
+def read_covid(folder: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read and check ``covid.train.csv`` and ``covid.test.csv`` from ``folder``.
+
+    Returns
+    -------
+    tuple
+        ``(train_df, test_df)``, 2700 × 95 and 893 × 94 for the competition's files.
+
+    Examples
+    --------
+    >>> from linbook import kaggle
+    >>> train_df, test_df = read_covid(kaggle.fetch_competition("ml2021spring-hw1"))  # doctest: +SKIP
+    """
+    folder = Path(folder)
+    frames = []
+    for name, target in (("covid.train.csv", True), ("covid.test.csv", False)):
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found; get the files with "
+                                    "linbook.kaggle.fetch_competition('ml2021spring-hw1')")
+        df = pd.read_csv(path)
+        check_frame(df, target=target)
+        frames.append(df)
+    return frames[0], frames[1]
+
+
+def dev_mask(n: int) -> np.ndarray:
+    """The course's development split: row ``i`` is a dev row when ``i % 10 == 0``.
+
+    Examples
+    --------
+    >>> dev_mask(12).nonzero()[0].tolist()
+    [0, 10]
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    return np.arange(n) % 10 == 0
+
+
+def _check_mask(mask, n: int) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ValueError(f"dev_mask must be a boolean array of shape ({n},) (one entry per row, "
+                         f"True for dev rows), got dtype {mask.dtype} and shape {mask.shape}")
+    if mask.all() or not mask.any():
+        raise ValueError("dev_mask must mark some rows, but not all, as dev rows")
+    return mask
+
+
+# ---------------------------------------------------------------------------
+# Standardization with training statistics
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """``(x - mean) / std`` per column, with ``mean`` and ``std`` of the **training** rows.
+
+    Columns that are constant in the training rows get ``std = 1``.
+
+    Examples
+    --------
+    >>> s = Standardizer.fit(np.array([[0.0, 1.0], [2.0, 1.0]]))
+    >>> s.transform(np.array([[1.0, 5.0]])).tolist()
+    [[0.0, 4.0]]
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Standardizer:
+        X = np.asarray(X, dtype=np.float64)
+        std = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (np.asarray(X, dtype=np.float64) - self.mean) / self.std
+
+
+# ---------------------------------------------------------------------------
+# A one-hidden-layer MLP trained with early stopping
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """Settings of :func:`fit_mlp` / :func:`train`.
+
+    ``hidden`` units in one ReLU hidden layer; ``optimizer`` is ``"sgd"``, ``"adam"``
+    (L2 penalty added to the gradient) or ``"adamw"`` (decoupled weight decay);
+    ``schedule`` is ``"constant"`` or ``"cosine"`` (learning rate annealed to 0 over
+    ``max_epochs``); training stops after ``patience`` epochs without a better dev MSE
+    (``None``: run ``max_epochs``) and the weights of the best dev epoch are kept.
+    ``standardize_target`` trains on ``(y - mean) / std`` of the training targets.
+    """
+
+    hidden: int = 384
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    momentum: float = 0.0
+    weight_decay: float = 0.1
+    batch_size: int = 256
+    max_epochs: int = 300
+    patience: int | None = 100
+    schedule: str = "cosine"
+    standardize_target: bool = True
+    features: tuple[str, ...] = FEATURES
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "batch_size", "max_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience <= 0):
+            raise ValueError(f"patience must be None or a positive int, got {self.patience!r}")
+        if self.optimizer not in ("sgd", "adam", "adamw"):
+            raise ValueError(f"optimizer must be 'sgd', 'adam' or 'adamw', got {self.optimizer!r}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if not self.lr > 0 or self.weight_decay < 0 or self.momentum < 0:
+            raise ValueError("lr must be > 0, weight_decay and momentum >= 0")
+        unknown = [f for f in self.features if f not in FEATURES]
+        if unknown or not self.features:
+            raise ValueError(f"features must be a non-empty subset of covid.FEATURES; "
+                             f"unknown: {_names(unknown)}")
+
+
+#: The settings of the course's sample code (93 -> 64 -> 1, SGD with lr 0.001 and momentum
+#: 0.9, batches of 270, at most 3000 epochs, early stopping after 200 epochs without
+#: improvement).
+COURSE_SAMPLE = MLPConfig(hidden=64, optimizer="sgd", lr=1e-3, momentum=0.9, weight_decay=0.0,
+                          batch_size=270, max_epochs=3000, patience=200, schedule="constant",
+                          standardize_target=False)
+
+#: The book's recipe of chapter 2.3.2.1 (all 93 features standardized with training
+#: statistics, 384 ReLU units, AdamW with lr 3e-3 and weight decay 0.1, batches of 256, a
+#: cosine learning-rate schedule over 300 epochs, early stopping with patience 100 keeping
+#: the best dev epoch).
+RECIPE = MLPConfig()
+
+
+@dataclass
+class History:
+    """Per-epoch mean training MSE and dev MSE (original units), the best epoch (0-based)
+    and the training time in seconds."""
+
+    train_mse: list[float] = field(default_factory=list)
+    dev_mse: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.train_mse)
+
+
+def _optimizer(params, config: MLPConfig) -> torch.optim.Optimizer:
+    params = list(params)
+    if config.optimizer == "sgd":
+        cls, kwargs = torch.optim.SGD, {"momentum": config.momentum}
+    else:
+        cls, kwargs = (torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW), {}
+    kwargs.update(lr=config.lr, weight_decay=config.weight_decay)
+    try:
+        # The fused CPU kernels (torch >= 2.4) update all parameters in one call: about
+        # twice as fast as the default for networks this small.
+        return cls(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(params, **kwargs)
+
+
+def fit_mlp(
+    X_train: torch.Tensor,
+    y_train: torch.Tensor,
+    X_dev: torch.Tensor,
+    y_dev: torch.Tensor,
+    config: MLPConfig,
+    seed: int = 0,
+    y_scale: tuple[float, float] = (0.0, 1.0),
+) -> tuple[nn.Sequential, History]:
+    """Train ``Linear(d, hidden) -> ReLU -> Linear(hidden, 1)`` by minibatch MSE.
+
+    The inputs are used as given (standardize them first). Targets are in training units;
+    ``y_scale = (mean, std)`` maps a network output ``o`` back to ``mean + std * o`` for the
+    reported MSEs (so pass the scaling used to make ``y_train``, and ``y_dev`` in original
+    units). Everything random (initialization, shuffling) uses ``seed`` and leaves torch's
+    global generator as it was. Training runs on one CPU thread (fastest for matrices this
+    small); the previous thread count is restored.
+
+    Returns
+    -------
+    tuple
+        ``(net, history)``, the network with the weights of the best dev epoch and its
+        :class:`History`.
+    """
+    for name, t, ndim in (("X_train", X_train, 2), ("y_train", y_train, 1),
+                          ("X_dev", X_dev, 2), ("y_dev", y_dev, 1)):
+        if not isinstance(t, torch.Tensor) or t.ndim != ndim:
+            raise TypeError(f"{name} must be a {ndim}-D torch tensor")
+    if len(X_train) != len(y_train) or len(X_dev) != len(y_dev):
+        raise ValueError("X and y must have the same number of rows")
+    mean, std = y_scale
+    start = time.perf_counter()
+    history = History()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # such small matrices train fastest on one thread
+    try:
+        net = _fit(X_train, y_train, X_dev, y_dev, config, seed, mean, std, history)
+    finally:
+        torch.set_num_threads(threads)
+    history.seconds = time.perf_counter() - start
+    return net, history
+
+
+def _fit(
+    X_train: torch.Tensor, y_train: torch.Tensor, X_dev: torch.Tensor, y_dev: torch.Tensor,
+    config: MLPConfig, seed: int, mean: float, std: float, history: History,
+) -> nn.Sequential:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(X_train.shape[1], config.hidden), nn.ReLU(),
+                            nn.Linear(config.hidden, 1))
+        optimizer = _optimizer(net.parameters(), config)
+        n, bs = len(X_train), config.batch_size
+        steps = config.max_epochs * math.ceil(n / bs)
+        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+                     if config.schedule == "cosine" else None)
+        best, best_state, waited = math.inf, None, 0
+        for epoch in range(config.max_epochs):
+            net.train()
+            total = 0.0
+            order = torch.randperm(n)
+            for i in range(0, n, bs):
+                idx = order[i:i + bs]
+                loss = ((net(X_train[idx]).squeeze(1) - y_train[idx]) ** 2).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                total += loss.item() * len(idx)
+            net.eval()
+            with torch.no_grad():
+                dev = float(((mean + std * net(X_dev).squeeze(1) - y_dev) ** 2).mean())
+            history.train_mse.append(total / n * std**2)
+            history.dev_mse.append(dev)
+            if dev < best:
+                best, waited, history.best_epoch = dev, 0, epoch
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                waited += 1
+                if config.patience is not None and waited >= config.patience:
+                    break
+    net.load_state_dict(best_state)
+    net.eval()
+    return net
+
+
+# ---------------------------------------------------------------------------
+# Train and predict on DataFrames
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class CovidModel:
+    """A trained model: the features it reads, the training statistics used to standardize
+    them, the target scaling, the network and its training :class:`History`."""
+
+    config: MLPConfig
+    scaler: Standardizer
+    y_mean: float
+    y_std: float
+    net: nn.Sequential
+    history: History
+    dev_mse: float
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        """Return the predicted ``tested_positive`` of each row of ``df`` (float64, (n,)).
+
+        Each row's prediction depends on that row only (the inputs are standardized with
+        the training statistics stored in the model)."""
+        check_frame(df, target=False, features=self.config.features)
+        X = self.scaler.transform(df[list(self.config.features)].to_numpy(np.float64))
+        with torch.no_grad():
+            out = self.net(torch.as_tensor(X, dtype=torch.float32)).squeeze(1)
+        return (self.y_mean + self.y_std * out.double()).numpy()
+
+
+def train(
+    df: pd.DataFrame, dev_mask, seed: int = 0, config: MLPConfig = RECIPE
+) -> tuple[CovidModel, float]:
+    """Train the recipe (or ``config``) on the rows of ``df`` where ``dev_mask`` is False.
+
+    Parameters
+    ----------
+    df
+        a training DataFrame (``covid.train.csv``, or rows of it); it is checked.
+    dev_mask
+        boolean array with one entry per row, True for the development rows (used for
+        early stopping and the reported MSE), e.g. from :func:`dev_mask`.
+    seed
+        seed of the initialization and the shuffling.
+    config
+        :data:`RECIPE` (default), :data:`COURSE_SAMPLE` or any :class:`MLPConfig`.
+
+    Returns
+    -------
+    tuple
+        ``(model, dev_mse)``, the :class:`CovidModel` with the weights of the best dev
+        epoch and its dev MSE.
+
+    Examples
+    --------
+    >>> model, dev_mse = train(train_df, dev_mask(len(train_df)), seed=0)  # doctest: +SKIP
+    >>> model.predict(test_df).shape                                       # doctest: +SKIP
+    (893,)
+    """
+    check_frame(df, target=True, features=config.features)
+    mask = _check_mask(dev_mask, len(df))
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    X = df[list(config.features)].to_numpy(np.float64)
+    y = df[TARGET].to_numpy(np.float64)
+    scaler = Standardizer.fit(X[~mask])  # training rows only
+    y_mean, y_std = ((float(y[~mask].mean()), float(y[~mask].std()))
+                     if config.standardize_target else (0.0, 1.0))
+
+    def tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32)
+
+    net, history = fit_mlp(
+        tensor(scaler.transform(X[~mask])), tensor((y[~mask] - y_mean) / y_std),
+        tensor(scaler.transform(X[mask])), tensor(y[mask]),
+        config, seed=seed, y_scale=(y_mean, y_std))
+    model = CovidModel(config, scaler, y_mean, y_std, net, history, dev_mse=math.nan)
+    pred = model.predict(df[mask])
+    model.dev_mse = float(np.mean((pred - y[mask]) ** 2))
+    return model, model.dev_mse
+
+
+def predict(model: CovidModel, df: pd.DataFrame) -> np.ndarray:
+    """Return ``model``'s predictions for the rows of ``df`` (same as ``model.predict(df)``)."""
+    if not isinstance(model, CovidModel):
+        raise TypeError(f"model must be a CovidModel returned by covid.train, got "
+                        f"{type(model).__name__}")
+    return model.predict(df)
+
+
+# ---------------------------------------------------------------------------
+# The submission file
+# ---------------------------------------------------------------------------
+
+
+def write_submission(path: str | os.PathLike, ids, predictions) -> Path:
+    """Write a Kaggle submission ``id,tested_positive`` with one row per test example.
+
+    Parameters
+    ----------
+    path
+        the CSV file to write, e.g. ``"pred.csv"``.
+    ids
+        the ``id`` column of ``covid.test.csv`` (integers, unique).
+    predictions
+        one finite number per id.
+
+    Returns
+    -------
+    pathlib.Path
+        the path written.
+    """
+    ids = np.asarray(ids)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    if ids.ndim != 1 or predictions.ndim != 1 or len(ids) != len(predictions):
+        raise ValueError(f"ids and predictions must be 1-D and of equal length, got shapes "
+                         f"{ids.shape} and {predictions.shape}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids must be integers (test_df['id']), got dtype {ids.dtype}")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("ids must be unique")
+    if not np.isfinite(predictions).all():
+        raise ValueError(f"{int((~np.isfinite(predictions)).sum())} prediction(s) are NaN or "
+                         "infinite")
+    path = Path(path)
+    pd.DataFrame({"id": ids, "tested_positive": predictions}).to_csv(path, index=False)
+    return path
+
+
+def check_submission(path: str | os.PathLike, sample: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """Check a submission file against ``sampleSubmission.csv`` (a path or DataFrame):
+    same header ``id,tested_positive``, same ids in the same order, finite numbers.
+
+    Returns the submission as a DataFrame; raises ``ValueError`` saying what differs.
+    """
+    sub = pd.read_csv(path)
+    ref = sample if isinstance(sample, pd.DataFrame) else pd.read_csv(sample)
+    if list(sub.columns) != list(ref.columns):
+        raise ValueError(f"{path}: header {list(sub.columns)}, expected {list(ref.columns)}")
+    if len(sub) != len(ref):
+        raise ValueError(f"{path}: {len(sub)} rows, expected {len(ref)}")
+    if not sub["id"].equals(ref["id"]):
+        raise ValueError(f"{path}: the ids differ from the sample submission's (same ids, "
+                         "same order expected)")
+    values = pd.to_numeric(sub["tested_positive"], errors="coerce").to_numpy(np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(f"{path}: tested_positive has non-numeric, NaN or infinite values")
+    return sub

@@ -1,0 +1,206 @@
+"""Tests of linbook.covid: input checks, the dev split, training/prediction on DataFrames and
+the submission file (validated against the real sampleSubmission.csv when available)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from linbook import covid
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = replace(covid.RECIPE, hidden=8, max_epochs=4, batch_size=64)
+
+
+def real_hw1() -> Path | None:
+    roots = [Path(os.environ["LINBOOK_DATA"])] if os.environ.get("LINBOOK_DATA") else []
+    roots.append(REPO.parent / "shared" / "data")
+    for root in roots:
+        if (root / "ml2021spring-hw1" / "sampleSubmission.csv").is_file():
+            return root / "ml2021spring-hw1"
+    return None
+
+
+HW1 = real_hw1()
+needs_real_data = pytest.mark.skipif(
+    HW1 is None, reason="the real ml2021spring-hw1 files are not available: set LINBOOK_DATA "
+    "to a folder holding ml2021spring-hw1/ (CI: ../shared/data)")
+
+
+def synthetic_frame(n: int = 200, seed: int = 0, target: bool = True) -> pd.DataFrame:
+    """A frame with the competition's columns and a learnable target."""
+    rng = np.random.default_rng(seed)
+    states = np.eye(40)[rng.integers(0, 40, n)]
+    days = rng.normal(10, 3, size=(n, len(covid.FEATURES) - 40))
+    df = pd.DataFrame(np.c_[states, days], columns=list(covid.FEATURES))
+    df.insert(0, "id", np.arange(n))
+    if target:
+        df[covid.TARGET] = 0.9 * df["tested_positive.1"] + 0.1 * df["cli.2"] + rng.normal(0, .1, n)
+    return df
+
+
+def test_columns():
+    assert len(covid.STATES) == 40 and len(covid.DAY_FEATURES) == 18
+    assert len(covid.FEATURES) == 93 and len(set(covid.FEATURES)) == 93
+    assert covid.TRAIN_COLUMNS[0] == "id" and covid.TRAIN_COLUMNS[-1] == "tested_positive.2"
+    assert len(covid.TRAIN_COLUMNS) == 95 and len(covid.TEST_COLUMNS) == 94
+    assert covid.day_columns(1)[0] == "cli" and covid.day_columns(3)[-1] == "tested_positive.2"
+    with pytest.raises(ValueError):
+        covid.day_columns(4)
+
+
+def test_dev_mask():
+    mask = covid.dev_mask(2700)
+    assert mask.dtype == bool and mask.sum() == 270 and mask[0] and mask[10] and not mask[1]
+    with pytest.raises(ValueError):
+        covid.dev_mask(0)
+
+
+def test_standardizer_uses_fitted_statistics():
+    X = np.array([[1.0, 5.0], [3.0, 5.0]])
+    s = covid.Standardizer.fit(X)
+    np.testing.assert_allclose(s.transform(X), [[-1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_allclose(s.transform([[5.0, 7.0]]), [[3.0, 2.0]])  # not refitted
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda df: df.drop(columns=["cli.1"]), ValueError, "missing column.*cli.1"),
+        (lambda df: df.drop(columns=[covid.TARGET]), ValueError, "test file has no target"),
+        (lambda df: df.assign(extra=1.0), ValueError, "unexpected column.*extra"),
+        (lambda df: df.assign(**{"ili": np.nan}), ValueError, "NaN.*'ili'"),
+        (lambda df: df.assign(**{"shop": np.inf}), ValueError, "infinite.*'shop'"),
+        (lambda df: df.assign(**{"AL": "yes"}), TypeError, "'AL'.*not numeric"),
+        (lambda df: df.iloc[:0], ValueError, "no rows"),
+        (lambda df: df.to_numpy(), TypeError, "DataFrame"),
+    ],
+)
+def test_bad_frames_are_refused(change, error, match):
+    df = change(synthetic_frame(30))
+    with pytest.raises(error, match=match):
+        covid.check_frame(df, target=True)
+    with pytest.raises(error, match=match if "target" not in match else "."):
+        if "test file" in match:  # without the target the frame is fine for prediction
+            covid.check_frame(df, target=False)
+            raise ValueError("ok")
+        covid.train(df, np.arange(len(df)) % 2 == 0, config=TINY)
+
+
+def test_duplicate_columns_are_refused():
+    df = synthetic_frame(10)
+    df.columns = ["cli" if c == "cli.1" else c for c in df.columns]
+    with pytest.raises(ValueError, match="duplicate"):
+        covid.check_frame(df, target=True)
+
+
+def test_train_and_predict_on_frames():
+    df = synthetic_frame(300)
+    mask = covid.dev_mask(len(df))
+    state = torch.random.get_rng_state()
+    model, dev_mse = covid.train(df, mask, seed=3, config=replace(TINY, max_epochs=30))
+    assert torch.equal(torch.random.get_rng_state(), state)  # global generator untouched
+    assert isinstance(model, covid.CovidModel) and dev_mse == model.dev_mse
+    pred = covid.predict(model, df)
+    assert pred.shape == (300,) and pred.dtype == np.float64
+    assert dev_mse == pytest.approx(np.mean((pred[mask] - df[covid.TARGET][mask]) ** 2))
+    assert dev_mse < df[covid.TARGET][mask].var()  # it learned something
+    assert dev_mse == pytest.approx(model.history.dev_mse[model.history.best_epoch], rel=1e-4)
+    # deterministic for a seed
+    _, again = covid.train(df, mask, seed=3, config=replace(TINY, max_epochs=30))
+    assert again == dev_mse
+    # a row's prediction depends on that row only; extra columns of a test frame are refused
+    np.testing.assert_allclose(model.predict(df.iloc[:7]), pred[:7], rtol=1e-6)
+    test_df = synthetic_frame(20, seed=1, target=False)
+    assert model.predict(test_df).shape == (20,)
+    with pytest.raises(ValueError, match="unexpected column"):
+        model.predict(test_df.assign(note=1))
+    with pytest.raises(TypeError, match="CovidModel"):
+        covid.predict("model", test_df)
+
+
+def test_early_stopping_and_history():
+    df = synthetic_frame(200)
+    cfg = replace(covid.COURSE_SAMPLE, max_epochs=50, patience=3, hidden=4)
+    model, _ = covid.train(df, covid.dev_mask(200), config=cfg)
+    h = model.history
+    assert len(h.train_mse) == len(h.dev_mse) == len(h) <= 50
+    assert len(h) == 50 or len(h) == h.best_epoch + 1 + 3
+    assert h.dev_mse[h.best_epoch] == min(h.dev_mse) and h.seconds > 0
+
+
+def test_feature_subset():
+    df = synthetic_frame(100)
+    cfg = replace(TINY, features=("tested_positive.1", "cli.2"))
+    model, _ = covid.train(df, covid.dev_mask(100), config=cfg)
+    small = df[["id", "tested_positive.1", "cli.2"]]
+    assert model.predict(small).shape == (100,)
+
+
+@pytest.mark.parametrize("mask", [np.ones(50, bool), np.zeros(50, bool), np.arange(50) % 2,
+                                  np.ones(49, bool)])
+def test_bad_masks(mask):
+    with pytest.raises(ValueError, match="dev_mask"):
+        covid.train(synthetic_frame(50), mask, config=TINY)
+
+
+def test_bad_configs():
+    with pytest.raises(ValueError):
+        replace(covid.RECIPE, hidden=0)
+    with pytest.raises(ValueError):
+        replace(covid.RECIPE, optimizer="rmsprop")
+    with pytest.raises(ValueError):
+        replace(covid.RECIPE, features=("no_such_column",))
+    with pytest.raises(ValueError):
+        covid.train(synthetic_frame(50), covid.dev_mask(50), seed=-1, config=TINY)
+
+
+def test_write_and_check_submission(tmp_path):
+    ids = np.arange(5)
+    path = covid.write_submission(tmp_path / "pred.csv", ids, [1.0, 2.5, 3.0, 4.0, 5.0])
+    assert path.read_text().splitlines()[:2] == ["id,tested_positive", "0,1.0"]
+    sample = pd.DataFrame({"id": ids, "tested_positive": 0.0})
+    assert len(covid.check_submission(path, sample)) == 5
+    with pytest.raises(ValueError, match="ids differ"):
+        covid.check_submission(path, sample.assign(id=ids[::-1]))
+    with pytest.raises(ValueError, match="rows"):
+        covid.check_submission(path, sample.iloc[:4])
+    with pytest.raises(ValueError, match="NaN"):
+        covid.write_submission(tmp_path / "x.csv", ids, [1, 2, np.nan, 4, 5])
+    with pytest.raises(ValueError, match="equal length"):
+        covid.write_submission(tmp_path / "x.csv", ids, [1, 2])
+    with pytest.raises(TypeError, match="integers"):
+        covid.write_submission(tmp_path / "x.csv", ids.astype(float), np.ones(5))
+    with pytest.raises(ValueError, match="unique"):
+        covid.write_submission(tmp_path / "x.csv", np.zeros(5, int), np.ones(5))
+
+
+@needs_real_data
+def test_real_data_and_submission_format(tmp_path):
+    train_df, test_df = covid.read_covid(HW1)
+    assert train_df.shape == (2700, 95) and test_df.shape == (893, 94)
+    assert tuple(train_df.columns) == covid.TRAIN_COLUMNS
+    assert tuple(test_df.columns) == covid.TEST_COLUMNS
+    model, dev_mse = covid.train(train_df, covid.dev_mask(2700), config=TINY)
+    path = covid.write_submission(tmp_path / "pred.csv", test_df["id"], model.predict(test_df))
+    sub = covid.check_submission(path, HW1 / "sampleSubmission.csv")
+    sample = pd.read_csv(HW1 / "sampleSubmission.csv")
+    assert list(sub.columns) == ["id", "tested_positive"] and len(sub) == 893
+    assert sub["id"].tolist() == sample["id"].tolist() == test_df["id"].tolist()
+
+
+@needs_real_data
+def test_pred_csv_written_by_the_chapter():
+    """chapters/pred.csv, as the chapter 2.3.2.1 writes it (run the chapter first)."""
+    pred = REPO / "chapters" / "pred.csv"
+    if not pred.is_file():
+        pytest.skip("chapters/pred.csv does not exist yet: execute chapters/covid19.ipynb first")
+    sub = covid.check_submission(pred, HW1 / "sampleSubmission.csv")
+    assert pred.read_text().splitlines()[0] == "id,tested_positive"
+    assert len(sub) == 893 and sub["tested_positive"].between(0, 100).all()

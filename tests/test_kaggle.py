@@ -1,0 +1,550 @@
+"""Tests of linbook.kaggle: the local-files path on the real COVID-19 files, and every
+failure path with the real exception types of the clients, raised at the network boundary."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import subprocess
+import sys
+import types
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from linbook import kaggle as K
+
+REPO = Path(__file__).resolve().parent.parent
+HW1, HW2 = "ml2021spring-hw1", "ml2021spring-hw2"
+SECRET = "SECRET-KEY-0123456789abcdef"  # a fake API key that must never be printed
+DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: connections are refused at once
+REAL_KAGGLE_DOWNLOAD = K._kaggle_download  # the fixture below replaces them
+REAL_GDOWN_DOWNLOAD = K._gdown_download
+
+
+def shared_data_root() -> Path | None:
+    """The folder holding the real ml2021spring-hw1/ files: $LINBOOK_DATA or ../shared/data."""
+    candidates = [Path(os.environ["LINBOOK_DATA"])] if os.environ.get("LINBOOK_DATA") else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for root in candidates:
+        if (root / HW1 / "covid.train.csv").is_file():
+            return root
+    return None
+
+
+REAL_ROOT = shared_data_root()
+needs_real_data = pytest.mark.skipif(
+    REAL_ROOT is None,
+    reason="the real ml2021spring-hw1 CSVs are not available: set LINBOOK_DATA to a folder "
+    "holding ml2021spring-hw1/ (CI: ../shared/data)",
+)
+
+
+# ---------------------------------------------------------------------------
+# Fixtures: an isolated home, fake competition files
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """No credentials, no LINBOOK_DATA, no repository data/: only what a test creates."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("LINBOOK_DATA", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN",
+                 "KAGGLE_CONFIG_DIR", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(K, "_in_checkout", lambda: False)
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("no download expected in this test")
+
+    monkeypatch.setattr(K, "_kaggle_download", no_download)
+    monkeypatch.setattr(K, "_gdown_download", no_download)
+    return home
+
+
+@pytest.fixture
+def creds(monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", "reader")
+    monkeypatch.setenv("KAGGLE_KEY", SECRET)
+
+
+def fake_csv(name: str, spec: K.FileSpec) -> bytes:
+    header = list(spec.header_start)
+    while len(header) < spec.columns - (spec.header_end is not None):
+        header.append(f"c{len(header)}")
+    if spec.header_end is not None:
+        header.append(spec.header_end)
+    lines = [",".join(header)]
+    lines += [",".join([str(i)] + ["0.5"] * (spec.columns - 1)) for i in range(spec.rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def hw1_bytes() -> dict[str, bytes]:
+    return {fs.name: fake_csv(fs.name, fs) for fs in K.COMPETITIONS[HW1].files}
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def small_hw2(monkeypatch):
+    """hw2 with the official layout but 50 training and 20 test frames."""
+    spec = K.COMPETITIONS[HW2]
+    rows = {"train_11.npy": 50, "train_label_11.npy": 50, "test_11.npy": 20}
+    files = tuple(dataclasses.replace(fs, rows=rows[fs.name]) for fs in spec.files)
+    monkeypatch.setitem(K.COMPETITIONS, HW2, dataclasses.replace(spec, files=files))
+    rng = np.random.default_rng(0)
+    return {
+        "timit_11/train_11.npy": npy_bytes(rng.normal(size=(50, 429)).astype(np.float32)),
+        "timit_11/train_label_11.npy": npy_bytes(rng.integers(0, 39, 50).astype(str)),
+        "timit_11/test_11.npy": npy_bytes(rng.normal(size=(20, 429)).astype(np.float32)),
+    }
+
+
+def leftovers(root: Path) -> list[str]:
+    """Hidden temporary folders a download left behind."""
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(".")) if root.exists() else []
+
+
+def assert_secret_hidden(err: BaseException | None, capsys) -> None:
+    out, errout = capsys.readouterr()
+    assert SECRET not in out and SECRET not in errout
+    if err is not None:
+        assert SECRET not in str(err) and SECRET not in repr(err.args)
+
+
+# ---------------------------------------------------------------------------
+# Files already present (the real data)
+# ---------------------------------------------------------------------------
+
+
+@needs_real_data
+def test_real_hw1_found_in_linbook_data(home, monkeypatch):
+    monkeypatch.setenv("LINBOOK_DATA", str(REAL_ROOT))
+    folder = K.fetch_competition(HW1)  # the fixture makes any download fail
+    assert folder == REAL_ROOT / HW1
+    assert K.check_files(HW1, folder) == {
+        "covid.train.csv": (2700, 95),
+        "covid.test.csv": (893, 94),
+        "sampleSubmission.csv": (893, 2),
+    }
+    assert K.fetch_competition(HW1, download=False) == folder
+
+
+@needs_real_data
+def test_real_hw1_found_in_data_dir(home):
+    assert K.fetch_competition(HW1, data_dir=REAL_ROOT, download=False) == REAL_ROOT / HW1
+
+
+@needs_real_data
+def test_real_hw1_neither_imports_clients_nor_prints(tmp_path):
+    code = (
+        "import sys, linbook\n"
+        "from linbook import kaggle as K\n"
+        "folder = K.fetch_competition('ml2021spring-hw1')\n"
+        "assert folder.name == 'ml2021spring-hw1', folder\n"
+        "bad = [m for m in ('kaggle', 'gdown', 'torch') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    env = {**os.environ, "LINBOOK_DATA": str(REAL_ROOT), "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+
+
+def test_import_without_credentials_is_silent(tmp_path):
+    code = "import linbook\nfrom linbook import kaggle\nimport sys\nassert 'kaggle' not in sys.modules\n"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAGGLE_")}
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+
+
+def test_files_in_an_inner_folder_are_found(home, small_hw2, tmp_path):
+    root = tmp_path / "data"
+    for name, data in small_hw2.items():
+        (root / HW2 / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / HW2 / name).write_bytes(data)
+    assert K.fetch_competition(HW2, data_dir=root) == root / HW2 / "timit_11"
+
+
+def test_npy_check_memory_maps(home, small_hw2, tmp_path, monkeypatch):
+    folder = tmp_path / "timit"
+    folder.mkdir()
+    for name, data in small_hw2.items():
+        (folder / Path(name).name).write_bytes(data)
+    calls = []
+    real_load = np.load
+
+    def recording_load(*args, **kwargs):
+        calls.append(kwargs.get("mmap_mode"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", recording_load)
+    shapes = K.check_files(HW2, folder)
+    assert shapes == {"train_11.npy": (50, 429), "train_label_11.npy": (50,),
+                      "test_11.npy": (20, 429)}
+    assert calls == ["r", "r", "r"]
+
+
+def test_truncated_local_files_are_named(home, small_hw2, tmp_path):
+    root = tmp_path / "data"
+    (root / HW1).mkdir(parents=True)
+    for name, data in hw1_bytes().items():
+        (root / HW1 / name).write_bytes(data)
+    train = root / HW1 / "covid.train.csv"
+    train.write_bytes(train.read_bytes()[:-40])  # cut the last line in half
+    with pytest.raises(K.UnexpectedFilesError, match="covid.train.csv.*truncated"):
+        K.fetch_competition(HW1, data_dir=root)
+
+    (root / HW2).mkdir()
+    for name, data in small_hw2.items():
+        (root / HW2 / Path(name).name).write_bytes(data)
+    npy = root / HW2 / "test_11.npy"
+    npy.write_bytes(npy.read_bytes()[:-1000])
+    with pytest.raises(K.UnexpectedFilesError, match="test_11.npy.*truncated"):
+        K.fetch_competition(HW2, data_dir=root)
+
+
+def test_not_found_without_download(home, tmp_path):
+    with pytest.raises(K.CompetitionDataNotFoundError) as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", download=False)
+    message = str(info.value)
+    assert str(tmp_path / "data" / HW1) in message and "download=True" in message
+    assert "19CCyCgJrUxtvgZF53vnctJiOJ23T5mqF" in message  # the manual alternative
+
+
+def test_bad_arguments(home):
+    with pytest.raises(ValueError, match="ml2021spring-hw1"):
+        K.fetch_competition("ml2021spring-hw9")
+    with pytest.raises(TypeError):
+        K.fetch_competition(1)
+    with pytest.raises(ValueError, match="sources"):
+        K.fetch_competition(HW1, sources=("ftp",))
+
+
+# ---------------------------------------------------------------------------
+# Successful downloads (the clients are replaced at the network boundary)
+# ---------------------------------------------------------------------------
+
+
+def test_kaggle_download_unzips_checks_and_places(home, creds, tmp_path, monkeypatch, capsys):
+    def kaggle_download(competition, dest, quiet):
+        write_zip(dest / f"{competition}.zip", hw1_bytes())
+
+    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    root = tmp_path / "data"
+    folder = K.fetch_competition(HW1, data_dir=root)
+    assert folder == root / HW1
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "covid.test.csv", "covid.train.csv", "sampleSubmission.csv"]
+    assert leftovers(root) == []
+    assert_secret_hidden(None, capsys)
+    # a second call finds the files and downloads nothing
+    monkeypatch.setattr(K, "_kaggle_download", None)
+    assert K.fetch_competition(HW1, data_dir=root) == folder
+
+
+def test_gdown_download_without_account(home, tmp_path, monkeypatch, capsys):
+    by_id = {d.file_id: d.name for d in K.COMPETITIONS[HW1].drive}
+    files = hw1_bytes()
+
+    def gdown_download(file_id, output, quiet):
+        assert output.name == by_id[file_id]
+        output.write_bytes(files[by_id[file_id]])
+
+    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    folder = K.fetch_competition(HW1, data_dir=tmp_path / "data")
+    assert sorted(p.name for p in folder.iterdir()) == ["covid.test.csv", "covid.train.csv"]
+    out = capsys.readouterr().out
+    assert "kaggle did not work: NoCredentialsError; used gdown" in out
+
+
+def test_gdown_hw2_zip_with_inner_folder(home, small_hw2, tmp_path, monkeypatch):
+    def gdown_download(file_id, output, quiet):
+        assert file_id == "1HPkcmQmFGu-3OknddKIa5dNDsR05lIQR" and output.name == "data.zip"
+        write_zip(output, small_hw2)
+
+    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    root = tmp_path / "data"
+    folder = K.fetch_competition(HW2, data_dir=root, quiet=True)
+    assert folder == root / HW2
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "test_11.npy", "train_11.npy", "train_label_11.npy"]
+    assert leftovers(root) == []
+
+
+def test_download_root_skips_read_only_linbook_data(home, tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o555)
+    try:
+        monkeypatch.setenv("LINBOOK_DATA", str(shared))
+        assert K.download_root() == home / ".cache" / "linbook"
+        assert K.download_root(tmp_path / "mine") == tmp_path / "mine"
+    finally:
+        shared.chmod(0o755)
+
+
+# ---------------------------------------------------------------------------
+# One clear error per failure
+# ---------------------------------------------------------------------------
+
+
+def http_error(status: int) -> requests.exceptions.HTTPError:
+    response = requests.Response()
+    response.status_code = status
+    response.url = "https://api.kaggle.com/v1/competitions.CompetitionApiService/DownloadDataFiles"
+    response.reason = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Error")
+    try:
+        response.raise_for_status()
+    except requests.exceptions.HTTPError as err:
+        return err
+    raise AssertionError("raise_for_status did not raise")
+
+
+def refused_connection() -> requests.exceptions.ConnectionError:
+    try:
+        requests.get("http://127.0.0.1:9/", timeout=5)
+    except requests.exceptions.ConnectionError as err:
+        return err
+    raise AssertionError("something listens on 127.0.0.1:9")
+
+
+def test_no_credentials_gives_the_steps(home, tmp_path, capsys):
+    with pytest.raises(K.NoCredentialsError) as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
+    message = str(info.value)
+    for step in ("kaggle.json", "chmod 600", "KAGGLE_CONFIG_DIR", "KAGGLE_USERNAME",
+                 "KAGGLE_KEY", "https://www.kaggle.com/settings", "Colab",
+                 "https://www.kaggle.com/c/ml2021spring-hw1/rules", "gdown"):
+        assert step in message, step
+    assert leftovers(tmp_path / "data") == []
+
+
+def test_http_403_means_accept_the_rules(home, creds, tmp_path, monkeypatch, capsys):
+    def kaggle_download(competition, dest, quiet):
+        (dest / "partial.zip").write_bytes(b"PK\x03\x04 partial")
+        raise http_error(403)
+
+    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    root = tmp_path / "data"
+    with pytest.raises(K.RulesNotAcceptedError) as info:
+        K.fetch_competition(HW1, data_dir=root, sources=("kaggle",))
+    assert "https://www.kaggle.com/c/ml2021spring-hw1/rules" in str(info.value)
+    assert "environment variables KAGGLE_USERNAME and KAGGLE_KEY" in str(info.value)
+    assert leftovers(root) == [] and not (root / HW1).exists()
+    assert_secret_hidden(info.value, capsys)
+
+
+def test_http_403_then_gdown_offline_reports_both(home, creds, tmp_path, monkeypatch, capsys):
+    def kaggle_download(competition, dest, quiet):
+        raise http_error(403)
+
+    def gdown_download(file_id, output, quiet):
+        raise refused_connection()
+
+    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    with pytest.raises(K.RulesNotAcceptedError) as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data")
+    assert "gdown: NoNetworkError" in str(info.value)
+    assert_secret_hidden(info.value, capsys)
+
+
+def test_http_401_means_bad_token(home, creds, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(K, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(http_error(401)))
+    with pytest.raises(K.NoCredentialsError, match="HTTP 401") as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
+    assert_secret_hidden(info.value, capsys)
+
+
+def test_no_network_gives_the_alternatives(home, tmp_path, monkeypatch, capsys):
+    def gdown_download(file_id, output, quiet):
+        raise refused_connection()
+
+    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    root = tmp_path / "data"
+    with pytest.raises(K.NoNetworkError) as info:
+        K.fetch_competition(HW1, data_dir=root)
+    message = str(info.value)
+    assert "gdown 19CCyCgJrUxtvgZF53vnctJiOJ23T5mqF -O covid.train.csv" in message
+    assert "https://www.kaggle.com/c/ml2021spring-hw1/data" in message
+    assert "kaggle competitions download -c ml2021spring-hw1" in message
+    assert "kaggle: NoCredentialsError" in message  # what the other source said
+    assert leftovers(root) == []
+
+
+def test_a_client_error_quoting_the_key_is_scrubbed(home, creds, tmp_path, monkeypatch, capsys):
+    def kaggle_download(competition, dest, quiet):
+        raise ValueError(f"bad request with key={SECRET}")  # a careless client message
+
+    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    with pytest.raises(K.CompetitionDataNotFoundError, match=r"key=\*\*\*") as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
+    assert_secret_hidden(info.value, capsys)
+
+
+def test_no_network_from_the_kaggle_client(home, creds, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(K, "_kaggle_download",
+                        lambda c, d, q: (_ for _ in ()).throw(refused_connection()))
+    with pytest.raises(K.NoNetworkError, match="The Kaggle API could not reach") as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
+    assert_secret_hidden(info.value, capsys)
+
+
+def test_real_gdown_offline(home, tmp_path, monkeypatch):
+    """The real gdown, pointed at a proxy that refuses connections."""
+    pytest.importorskip("gdown")
+    monkeypatch.setattr(K, "_gdown_download", REAL_GDOWN_DOWNLOAD)
+    for var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(var, DEAD_PROXY)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    root = tmp_path / "data"
+    with pytest.raises(K.NoNetworkError, match="ProxyError|ConnectionError"):
+        K.fetch_competition(HW1, data_dir=root, quiet=True)
+    assert leftovers(root) == [] and not (root / HW1).exists()
+
+
+def test_real_kaggle_client_offline(home, creds, tmp_path, monkeypatch, capsys):
+    """The real Kaggle client (imported lazily, authenticating with the fake key), pointed at
+    a proxy that refuses connections."""
+    try:
+        import kaggle  # noqa: F401
+    except ImportError as err:
+        pytest.skip(f"the kaggle client cannot be imported here: {err}")
+    monkeypatch.setattr(K, "_kaggle_download", REAL_KAGGLE_DOWNLOAD)
+    for var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(var, DEAD_PROXY)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(K.NoNetworkError) as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",), quiet=True)
+    assert_secret_hidden(info.value, capsys)
+
+
+def test_corrupt_zip_is_named_and_removed(home, creds, tmp_path, monkeypatch):
+    seen = {}
+
+    def kaggle_download(competition, dest, quiet):
+        archive = dest / f"{competition}.zip"
+        write_zip(archive, hw1_bytes())
+        archive.write_bytes(archive.read_bytes()[:5000])  # an interrupted transfer
+        seen["archive"] = archive
+
+    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    root = tmp_path / "data"
+    with pytest.raises(K.CorruptArchiveError, match="ml2021spring-hw1.zip.*removed"):
+        K.fetch_competition(HW1, data_dir=root, sources=("kaggle",))
+    assert not seen["archive"].exists()
+    assert leftovers(root) == [] and not (root / HW1).exists()
+
+
+def test_zip_member_outside_the_archive_is_refused(home, creds, tmp_path, monkeypatch):
+    monkeypatch.setattr(K, "_kaggle_download",
+                        lambda c, d, q: write_zip(d / "x.zip", {"../evil.csv": b"x"}))
+    with pytest.raises(K.CorruptArchiveError, match="x.zip"):
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
+    assert not (tmp_path / "data" / "evil.csv").exists()
+
+
+def test_interrupted_download_leaves_nothing_trusted(home, tmp_path, monkeypatch):
+    files = hw1_bytes()
+    by_id = {d.file_id: d.name for d in K.COMPETITIONS[HW1].drive}
+
+    def gdown_download(file_id, output, quiet):
+        name = by_id[file_id]
+        if name == "covid.test.csv":
+            output.write_bytes(files[name][:1000])  # half a file, then Ctrl-C
+            raise KeyboardInterrupt
+        output.write_bytes(files[name])
+
+    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    root = tmp_path / "data"
+    with pytest.raises(KeyboardInterrupt):
+        K.fetch_competition(HW1, data_dir=root)
+    assert leftovers(root) == [] and not (root / HW1).exists()
+    assert K.find_competition(HW1, data_dir=root) is None
+
+
+def test_downloaded_html_instead_of_csv_is_rejected(home, tmp_path, monkeypatch):
+    def gdown_download(file_id, output, quiet):  # e.g. a Google Drive quota page
+        output.write_text("<!DOCTYPE html><html><body>Quota exceeded</body></html>\n")
+
+    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    root = tmp_path / "data"
+    with pytest.raises(K.UnexpectedFilesError, match="covid.train.csv"):
+        K.fetch_competition(HW1, data_dir=root)
+    assert leftovers(root) == [] and not (root / HW1).exists()
+
+
+def test_drive_quota_error_from_gdown(home, tmp_path, monkeypatch):
+    gdown = pytest.importorskip("gdown")
+
+    def gdown_download(file_id, output, quiet):
+        raise gdown.exceptions.FileURLRetrievalError("Too many users have viewed or downloaded")
+
+    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    with pytest.raises(K.CompetitionDataNotFoundError, match="Too many users"):
+        K.fetch_competition(HW1, data_dir=tmp_path / "data")
+
+
+def test_client_not_importable(home, creds, tmp_path, monkeypatch):
+    def kaggle_download(competition, dest, quiet):
+        raise ModuleNotFoundError("No module named 'six'", name="six")
+
+    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    with pytest.raises(K.CompetitionDataNotFoundError, match="pip install --upgrade kaggle six"):
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
+
+
+# ---------------------------------------------------------------------------
+# Credentials
+# ---------------------------------------------------------------------------
+
+
+def test_credentials_places(home, tmp_path, monkeypatch, capsys):
+    assert K.find_kaggle_credentials() is None
+    config = tmp_path / "cfg"
+    config.mkdir()
+    (config / "kaggle.json").write_text(json.dumps({"username": "reader", "key": SECRET}))
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(config))
+    assert K.find_kaggle_credentials() == str(config / "kaggle.json")
+    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
+    (home / ".kaggle").mkdir()
+    (home / ".kaggle" / "kaggle.json").write_text("{not json")
+    with pytest.raises(K.NoCredentialsError, match="not a valid Kaggle token") as info:
+        K.find_kaggle_credentials()
+    assert_secret_hidden(info.value, capsys)
+    monkeypatch.setenv("KAGGLE_USERNAME", "reader")
+    monkeypatch.setenv("KAGGLE_KEY", SECRET)
+    assert K.find_kaggle_credentials() == "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
+
+
+def test_colab_secrets(home, monkeypatch):
+    secrets = {"KAGGLE_USERNAME": "reader", "KAGGLE_KEY": SECRET}
+    colab = types.ModuleType("google.colab")
+    colab.userdata = types.SimpleNamespace(get=lambda name: secrets[name])
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    assert K.find_kaggle_credentials() == "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
+    assert os.environ["KAGGLE_KEY"] == SECRET
