@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 # d2l 0.17.6, only for the benchmark and the linbook-vs-d2l parity test. Installed with
 # --no-deps into its own folder (it would pin numpy 1.21.5), never into .venv.
 D2L    := bench/.d2l
+# Let idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning
+# threads slow PyTorch down many times over (measured for chapter 2.2).
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: setup book test unit notebooks strict browser sync bench clean
 

@@ -1,0 +1,92 @@
+"""Network diagrams drawn with matplotlib (no external images).
+
+Examples
+--------
+>>> ax = draw_network([4, 3], node_labels=[["$x_1$", "$x_2$", "$x_3$", "$x_4$"],
+...                                        ["$o_1$", "$o_2$", "$o_3$"]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["draw_network"]
+
+
+def draw_network(
+    layer_sizes: Sequence[int],
+    node_labels: Sequence[Sequence[str]] | None = None,
+    layer_names: Sequence[str] | None = None,
+    figsize: tuple[float, float] = (4.0, 2.6),
+    ax=None,
+):
+    """Draw fully connected layers bottom (inputs) to top (outputs), as in d2l's figures.
+
+    Every node of a layer is joined to every node of the next one.
+
+    Parameters
+    ----------
+    layer_sizes
+        Number of nodes per layer, inputs first, e.g. ``[4, 3]``.
+    node_labels
+        Optional text (English or ``$math$``) for each node, one list per layer.
+    layer_names
+        Optional name written left of each layer, e.g. ``["input", "output"]``.
+    figsize
+        Size of a new figure (ignored when ``ax`` is given).
+    ax
+        A matplotlib ``Axes`` to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The ``Axes`` drawn on.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle
+
+    from .plot import use_svg_display
+
+    sizes = list(layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError("layer_sizes needs at least two layers, e.g. [4, 3]")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(f"layer_sizes must hold positive ints, got {layer_sizes!r}")
+    if node_labels is not None:
+        if len(node_labels) != len(sizes) or any(
+            len(lab) != s for lab, s in zip(node_labels, sizes)
+        ):
+            raise ValueError("node_labels must hold one label per node, one list per layer")
+    if layer_names is not None and len(layer_names) != len(sizes):
+        raise ValueError(f"layer_names must hold {len(sizes)} names, got {len(layer_names)}")
+    use_svg_display()
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    width = max(sizes)
+    radius = 0.28
+
+    def positions(layer: int) -> list[tuple[float, float]]:
+        n = sizes[layer]
+        offset = (width - n) / 2
+        return [(offset + i, float(layer)) for i in range(n)]
+
+    for layer in range(len(sizes) - 1):
+        for x0, y0 in positions(layer):
+            for x1, y1 in positions(layer + 1):
+                ax.annotate("", xy=(x1, y1 - radius), xytext=(x0, y0 + radius),
+                            arrowprops=dict(arrowstyle="->", color="0.45", lw=0.8,
+                                            shrinkA=0, shrinkB=0))
+    for layer in range(len(sizes)):
+        for i, (x, y) in enumerate(positions(layer)):
+            ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor="black", lw=1.2,
+                                zorder=3))
+            if node_labels is not None:
+                ax.text(x, y, node_labels[layer][i], ha="center", va="center", zorder=4)
+        if layer_names is not None:
+            ax.text(-0.6, float(layer), layer_names[layer], ha="right", va="center")
+    left = -0.6 - (2.0 if layer_names is not None else 0.0)
+    ax.set_xlim(left, width - 1 + 0.6)
+    ax.set_ylim(-0.6, len(sizes) - 1 + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax

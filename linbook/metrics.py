@@ -1,0 +1,274 @@
+"""Classification metrics: predictions, confusion matrix, most confused pairs and plots.
+
+Used from chapter 2.2 on to look past the single accuracy number: which classes a model
+mixes up, and which test images it gets wrong.
+
+Examples
+--------
+>>> import torch
+>>> cm = confusion_matrix(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1, 1, 2]), 3)
+>>> cm.tolist()
+[[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+>>> most_confused(cm, k=1)
+[(0, 1, 1)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "predict",
+    "confusion_matrix",
+    "per_class_accuracy",
+    "most_confused",
+    "plot_confusion_matrix",
+    "predict_ch3",
+]
+
+
+def _as_label_tensor(values, name: str) -> torch.Tensor:
+    t = torch.as_tensor(values)
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of class indices, got shape {tuple(t.shape)}")
+    if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
+        raise TypeError(f"{name} must hold integer class indices, got dtype {t.dtype}")
+    return t.long().cpu()
+
+
+def predict(net, data_iter: Iterable, device: torch.device | str | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(y_true, y_pred)``: the labels and predicted classes of every example.
+
+    Parameters
+    ----------
+    net
+        An ``nn.Module`` or a function mapping a batch ``X`` to class scores (B, q).
+    data_iter
+        Iterable of ``(X, y)`` minibatches.
+    device
+        Where to run ``net`` (default: the device of its parameters, else the CPU).
+
+    Returns
+    -------
+    tuple[torch.Tensor, torch.Tensor]
+        Two int64 CPU tensors of shape (n,), in the order of ``data_iter``.
+
+    Examples
+    --------
+    >>> net = nn.Linear(2, 2)
+    >>> y_true, y_pred = predict(net, [(torch.randn(5, 2), torch.zeros(5, dtype=torch.long))])
+    >>> y_true.shape, y_pred.shape
+    (torch.Size([5]), torch.Size([5]))
+    """
+    if isinstance(net, nn.Module):
+        net.eval()
+        params = list(net.parameters())
+        default = params[0].device if params else torch.device("cpu")
+    else:
+        default = torch.device("cpu")
+    device = torch.device(device) if device is not None else default
+    trues, preds = [], []
+    with torch.no_grad():
+        for X, y in data_iter:
+            scores = net(X.to(device))
+            if scores.ndim != 2:
+                raise ValueError(
+                    f"net must return scores of shape (batch, classes), got {tuple(scores.shape)}"
+                )
+            preds.append(scores.argmax(dim=1).cpu())
+            trues.append(y.reshape(-1).long().cpu())
+    if not trues:
+        raise ValueError("data_iter yielded no examples")
+    return torch.cat(trues), torch.cat(preds)
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> torch.Tensor:
+    """Count how often class ``i`` (row) was predicted as class ``j`` (column).
+
+    Parameters
+    ----------
+    y_true, y_pred
+        1-D integer sequences (tensors, arrays or lists) of equal length.
+    num_classes
+        The number of classes q; default ``max(y_true, y_pred) + 1``.
+
+    Returns
+    -------
+    torch.Tensor
+        int64 counts of shape (q, q): row sums are the class sizes, the diagonal the hits.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1]).tolist()
+    [[1, 0], [1, 1]]
+    """
+    y_true = _as_label_tensor(y_true, "y_true")
+    y_pred = _as_label_tensor(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}"
+        )
+    if len(y_true) and min(int(y_true.min()), int(y_pred.min())) < 0:
+        raise ValueError("class indices must be >= 0")
+    observed = int(max(y_true.max(), y_pred.max())) + 1 if len(y_true) else 0
+    if num_classes is None:
+        num_classes = observed
+    elif not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes <= 0:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    elif observed > num_classes:
+        raise ValueError(
+            f"found class index {observed - 1}, which does not fit num_classes={num_classes}"
+        )
+    flat = y_true * num_classes + y_pred
+    return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def _check_square(cm) -> torch.Tensor:
+    cm = torch.as_tensor(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"a confusion matrix must be square (q, q), got shape {tuple(cm.shape)}")
+    return cm
+
+
+def per_class_accuracy(cm) -> torch.Tensor:
+    """Return each class's accuracy (recall): ``cm[i, i] / cm[i].sum()``, as float64.
+
+    Classes with no example get ``nan``.
+
+    Examples
+    --------
+    >>> per_class_accuracy(torch.tensor([[3, 1], [0, 2]])).tolist()
+    [0.75, 1.0]
+    """
+    cm = _check_square(cm).double()
+    return cm.diagonal() / cm.sum(dim=1)
+
+
+def most_confused(cm, k: int = 5, labels: Sequence[str] | None = None) -> list[tuple]:
+    """Return the ``k`` largest off-diagonal entries as ``(true, predicted, count)``.
+
+    ``true`` and ``predicted`` are class indices, or names when ``labels`` is given; ties
+    keep row-major order; entries equal to zero are left out.
+
+    Examples
+    --------
+    >>> most_confused(torch.tensor([[5, 2], [4, 9]]), k=2, labels=["a", "b"])
+    [('b', 'a', 4), ('a', 'b', 2)]
+    """
+    cm = _check_square(cm)
+    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    q = cm.shape[0]
+    if labels is not None and len(labels) != q:
+        raise ValueError(f"labels has {len(labels)} names but the matrix has {q} classes")
+    pairs = [(int(cm[i, j]), i, j) for i in range(q) for j in range(q) if i != j and cm[i, j] > 0]
+    pairs.sort(key=lambda p: -p[0])  # stable: ties stay in row-major order
+    name = (lambda i: labels[i]) if labels is not None else (lambda i: i)
+    return [(name(i), name(j), count) for count, i, j in pairs[:k]]
+
+
+def plot_confusion_matrix(cm, labels: Sequence[str] | None = None, normalize: bool = True,
+                          figsize: tuple[float, float] = (5.5, 4.5), ax=None, cmap: str = "Blues"):
+    """Draw a confusion matrix as a heat map, rows = true class, columns = predicted class.
+
+    Parameters
+    ----------
+    cm
+        The (q, q) counts, e.g. from :func:`confusion_matrix`.
+    labels
+        Class names for the ticks (English: no CJK font is assumed).
+    normalize
+        Show each row as fractions of its class (the diagonal is per-class accuracy).
+    figsize
+        Size of a new figure (ignored when ``ax`` is given).
+    ax
+        A matplotlib ``Axes`` to draw on; default a new figure.
+    cmap
+        A matplotlib colour map.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The ``Axes`` drawn on.
+
+    Examples
+    --------
+    >>> ax = plot_confusion_matrix(torch.tensor([[3, 1], [0, 2]]), labels=["a", "b"])
+    """
+    import matplotlib.pyplot as plt
+
+    from .plot import use_svg_display
+
+    cm = _check_square(cm)
+    q = cm.shape[0]
+    if labels is not None and len(labels) != q:
+        raise ValueError(f"labels has {len(labels)} names but the matrix has {q} classes")
+    values = cm.double()
+    if normalize:
+        values = values / values.sum(dim=1, keepdim=True).clamp(min=1)
+    use_svg_display()
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    image = ax.imshow(values.numpy(), cmap=cmap, vmin=0)
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    threshold = float(values.max()) / 2
+    for i in range(q):
+        for j in range(q):
+            v = float(values[i, j])
+            text = f"{v:.2f}" if normalize else f"{int(cm[i, j])}"
+            if normalize and v < 0.005:
+                text = ""
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if v > threshold else "black")
+    ticks = list(range(q))
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    if labels is not None:
+        ax.set_xticklabels(labels, rotation=45, ha="right")
+        ax.set_yticklabels(labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    return ax
+
+
+def predict_ch3(net, test_iter: Iterable, n: int = 6,
+                labels_fn: Callable[[torch.Tensor], list[str]] | None = None,
+                num_rows: int = 1):
+    """Show the first ``n`` images of ``test_iter`` titled "true / predicted" (as d2l's).
+
+    Parameters
+    ----------
+    net
+        A model mapping a batch of images to class scores.
+    test_iter
+        Iterable of ``(X, y)`` batches of images (B, 1, H, W) or (B, H, W).
+    n
+        Number of images (taken from the first batch, so ``n`` <= batch size).
+    labels_fn
+        Maps class indices to names; default ``linbook.get_fashion_mnist_labels``.
+    num_rows
+        Rows of the grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array of matplotlib ``Axes`` from ``linbook.show_images``.
+    """
+    from .data import get_fashion_mnist_labels
+    from .plot import show_images
+
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    labels_fn = labels_fn or get_fashion_mnist_labels
+    X, y = next(iter(test_iter))
+    if n > len(y):
+        raise ValueError(f"n={n} is larger than the first batch ({len(y)} images)")
+    _, y_pred = predict(net, [(X[:n], y[:n])])
+    titles = [f"{t}\n{p}" for t, p in zip(labels_fn(y[:n]), labels_fn(y_pred))]
+    images = X[:n].reshape(n, X.shape[-2], X.shape[-1])
+    num_cols = -(-n // num_rows)
+    return show_images(images, num_rows, num_cols, titles=titles)

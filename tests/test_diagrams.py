@@ -1,0 +1,50 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.patches import Circle  # noqa: E402
+
+from linbook import diagrams  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_draw_network_draws_every_node_and_every_connection():
+    labels = [["$x_1$", "$x_2$", "$x_3$", "$x_4$"], ["$o_1$", "$o_2$", "$o_3$"]]
+    ax = diagrams.draw_network([4, 3], node_labels=labels, layer_names=["input", "output"])
+    circles = [p for p in ax.patches if isinstance(p, Circle)]
+    assert len(circles) == 7
+    annotations = [c for c in ax.get_children() if isinstance(c, matplotlib.text.Annotation)]
+    assert len(annotations) == 4 * 3  # fully connected: one arrow per (input, output) pair
+    texts = {t.get_text() for t in ax.texts if not isinstance(t, matplotlib.text.Annotation)}
+    assert {"$x_1$", "$o_3$", "input", "output"} <= texts
+    # outputs are drawn above inputs
+    inputs = sorted(c.center[1] for c in circles)[:4]
+    outputs = sorted(c.center[1] for c in circles)[4:]
+    assert max(inputs) < min(outputs)
+
+
+def test_draw_network_with_three_layers_and_no_labels():
+    ax = diagrams.draw_network([2, 5, 1])
+    annotations = [c for c in ax.get_children() if isinstance(c, matplotlib.text.Annotation)]
+    assert len(annotations) == 2 * 5 + 5 * 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(layer_sizes=[3]), "at least two layers"),
+        (dict(layer_sizes=[3, 0]), "positive ints"),
+        (dict(layer_sizes=[2, 1], node_labels=[["a"], ["b"]]), "one label per node"),
+        (dict(layer_sizes=[2, 1], layer_names=["in"]), "2 names"),
+    ],
+)
+def test_draw_network_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        diagrams.draw_network(**kwargs)
