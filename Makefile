@@ -41,10 +41,10 @@ notebooks: setup
 	$(BIN)/python -m pytest --nbmake chapters --nbmake-timeout=900
 
 # Strict build: every notebook executed again (execute_notebooks: force), warnings are errors.
-# The copied config sits in _build/, so local extension paths are made absolute.
+# The copied config sits in _build/, so its paths (local extension, search dictionary) are made absolute.
 _build/_config.force.yml: _config.yml setup
 	mkdir -p _build
-	$(BIN)/python -c "import os, sys, yaml; c = yaml.safe_load(open('_config.yml', encoding='utf-8')); c['execute']['execute_notebooks'] = 'force'; ext = c['sphinx']['local_extensions']; c['sphinx']['local_extensions'] = {k: os.path.abspath(v) for k, v in ext.items()}; yaml.safe_dump(c, open(sys.argv[1], 'w', encoding='utf-8'), allow_unicode=True, sort_keys=False)" $@
+	$(BIN)/python -c "import os, sys, yaml; c = yaml.safe_load(open('_config.yml', encoding='utf-8')); c['execute']['execute_notebooks'] = 'force'; ext = c['sphinx']['local_extensions']; c['sphinx']['local_extensions'] = {k: os.path.abspath(v) for k, v in ext.items()}; opts = c['sphinx']['config']['html_search_options']; opts['dict'] = os.path.abspath(opts['dict']); yaml.safe_dump(c, open(sys.argv[1], 'w', encoding='utf-8'), allow_unicode=True, sort_keys=False)" $@
 
 strict: _build/_config.force.yml
 	$(BIN)/jupyter-book build . --config _build/_config.force.yml -n -W --keep-going
