@@ -431,13 +431,18 @@ def labels_to_int(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def _load_matrix(path: Path) -> np.ndarray:
+def _open_npy(path: Path) -> np.ndarray:
+    """Memory-map one .npy file, turning a missing or unreadable file into TimitDataError."""
     if not path.is_file():
         raise TimitDataError(f"{path} is missing: the folder must hold {', '.join(FILES)}")
     try:
-        x = np.load(path, mmap_mode="r")
+        return np.load(path, mmap_mode="r")
     except (ValueError, OSError) as err:
         raise TimitDataError(f"{path} is not a readable .npy file ({err}); delete it and fetch it again") from None
+
+
+def _load_matrix(path: Path) -> np.ndarray:
+    x = _open_npy(path)
     if x.ndim != 2 or x.shape[1] != N_FEATURES or x.dtype != np.float32:
         raise TimitDataError(f"{path} must be a float32 array of shape (n, {N_FEATURES}), "
                              f"got {x.dtype} {x.shape}")
@@ -455,12 +460,7 @@ def load_timit(folder: str | os.PathLike) -> TimitData:
     train_x = _load_matrix(folder / "train_11.npy")
     test_x = _load_matrix(folder / "test_11.npy")
     label_path = folder / "train_label_11.npy"
-    if not label_path.is_file():
-        raise TimitDataError(f"{label_path} is missing")
-    try:
-        raw = np.load(label_path, mmap_mode="r")
-    except (ValueError, OSError) as err:
-        raise TimitDataError(f"{label_path} is not a readable .npy file ({err})") from None
+    raw = _open_npy(label_path)
     if raw.shape != (len(train_x),):
         raise TimitDataError(f"{label_path} has shape {raw.shape}, expected ({len(train_x)},)")
     try:
