@@ -15,21 +15,23 @@ __all__ = ["draw_network"]
 
 def draw_network(
     layer_sizes: Sequence[int],
-    node_labels: Sequence[Sequence[str]] | None = None,
+    node_labels: Sequence[Sequence[str | None]] | None = None,
     layer_names: Sequence[str] | None = None,
     figsize: tuple[float, float] = (4.0, 2.6),
     ax=None,
 ):
     """Draw fully connected layers bottom (inputs) to top (outputs), as in d2l's figures.
 
-    Every node of a layer is joined to every node of the next one.
+    Every node of a layer is joined to every node of the next one (gaps excepted).
 
     Parameters
     ----------
     layer_sizes
         Number of nodes per layer, inputs first, e.g. ``[4, 3]``.
     node_labels
-        Optional text (English or ``$math$``) for each node, one list per layer.
+        Optional text (English or ``$math$``) for each node, one list per layer. A label
+        ``None`` marks a gap: "⋯" is written in that place and no node or edge is drawn
+        (for inputs written "x_1, x_2, ⋯, x_d").
     layer_names
         Optional name written left of each layer, e.g. ``["input", "output"]``.
     figsize
@@ -65,19 +67,27 @@ def draw_network(
     width = max(sizes)
     radius = 0.28
 
+    def is_gap(layer: int, i: int) -> bool:
+        return node_labels is not None and node_labels[layer][i] is None
+
     def positions(layer: int) -> list[tuple[float, float]]:
         n = sizes[layer]
         offset = (width - n) / 2
         return [(offset + i, float(layer)) for i in range(n)]
 
     for layer in range(len(sizes) - 1):
-        for x0, y0 in positions(layer):
-            for x1, y1 in positions(layer + 1):
+        for i, (x0, y0) in enumerate(positions(layer)):
+            for j, (x1, y1) in enumerate(positions(layer + 1)):
+                if is_gap(layer, i) or is_gap(layer + 1, j):
+                    continue
                 ax.annotate("", xy=(x1, y1 - radius), xytext=(x0, y0 + radius),
                             arrowprops=dict(arrowstyle="->", color="0.45", lw=0.8,
                                             shrinkA=0, shrinkB=0))
     for layer in range(len(sizes)):
         for i, (x, y) in enumerate(positions(layer)):
+            if is_gap(layer, i):
+                ax.text(x, y, r"$\cdots$", ha="center", va="center", zorder=4)
+                continue
             ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor="black", lw=1.2,
                                 zorder=3))
             if node_labels is not None:

@@ -36,6 +36,21 @@ def test_draw_network_with_three_layers_and_no_labels():
     assert len(annotations) == 2 * 5 + 5 * 1
 
 
+def test_draw_network_gap_writes_dots_without_node_or_edges():
+    labels = [["$x_1$", "$x_2$", None, "$x_d$"], ["$o_1$"]]
+    ax = diagrams.draw_network([4, 1], node_labels=labels)
+    circles = [p for p in ax.patches if isinstance(p, Circle)]
+    assert len(circles) == 3 + 1
+    annotations = [c for c in ax.get_children() if isinstance(c, matplotlib.text.Annotation)]
+    assert len(annotations) == 3  # one arrow per real input
+    dots = [t for t in ax.texts if t.get_text() == r"$\cdots$"]
+    assert len(dots) == 1
+    # the dots sit between x_2 and x_d, in the input row
+    x_positions = {t.get_text(): t.get_position() for t in ax.texts}
+    assert x_positions["$x_2$"][0] < dots[0].get_position()[0] < x_positions["$x_d$"][0]
+    assert dots[0].get_position()[1] == x_positions["$x_1$"][1]
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
