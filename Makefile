@@ -57,8 +57,12 @@ browser: setup
 sync: setup
 	$(BIN)/jupytext --sync $$(grep -l "^jupytext:" chapters/*.md)
 
+# The benchmark runs with OpenMP's default wait policy (idle threads spin), the fastest on an
+# idle machine; on a busy one pass BENCH_OMP_WAIT_POLICY=PASSIVE (see bench/README.md).
+BENCH_OMP_WAIT_POLICY ?=
 bench: setup
-	PYTHONPATH=$(D2L) $(BIN)/python bench/bench_fashion_mnist.py
+	env -u OMP_WAIT_POLICY $(if $(BENCH_OMP_WAIT_POLICY),OMP_WAIT_POLICY=$(BENCH_OMP_WAIT_POLICY)) \
+		PYTHONPATH=$(D2L) $(BIN)/python bench/bench_fashion_mnist.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build
