@@ -1,4 +1,5 @@
-"""Shared fixtures: small Fashion-MNIST-shaped IDX files written by the tests themselves."""
+"""Shared fixtures: small Fashion-MNIST-shaped IDX files written by the tests themselves, and a
+headless matplotlib (the Agg backend, every figure closed after each test)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,22 @@ import gzip
 import struct
 from pathlib import Path
 
-import numpy as np
-import pytest
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is imported anywhere: no display needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test drew, so that they do not pile up over the session."""
+    yield
+    plt.close("all")
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:

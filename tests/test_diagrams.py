@@ -1,18 +1,8 @@
 import matplotlib
+import pytest
+from matplotlib.patches import Circle
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.patches import Circle  # noqa: E402
-
-from linbook import diagrams  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from linbook import diagrams
 
 
 def test_draw_network_draws_every_node_and_every_connection():

@@ -1,23 +1,12 @@
 import math
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch import nn
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from linbook import metrics  # noqa: E402
-from linbook.data import TensorLoader  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from linbook import metrics
+from linbook.data import TensorLoader
 
 
 def test_confusion_matrix_counts_true_rows_and_predicted_columns():

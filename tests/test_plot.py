@@ -3,17 +3,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot
+import nbformat
+import numpy as np
+import pytest
+import torch
+from nbclient import NotebookClient
 
-matplotlib.use("Agg")
-
-import nbformat  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-
-from linbook import Animator, plot, set_figsize, show_images  # noqa: E402
+from linbook import Animator, plot, set_figsize, show_images
 
 REPO = Path(__file__).resolve().parent.parent
 
