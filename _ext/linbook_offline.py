@@ -9,9 +9,7 @@
 
 from __future__ import annotations
 
-THEME_MODE_FIX = (
-    'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
-)
+THEME_MODE_FIX = 'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
 
 
 def _is_thebe(script) -> bool:

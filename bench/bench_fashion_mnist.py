@@ -41,8 +41,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # linbook from this checkout
 sys.path.insert(0, str(BENCH_DIR))
 
-import linbook  # noqa: E402
 from d2l_path import d2l_load_data_fashion_mnist, import_d2l, prepare_torchvision_root  # noqa: E402
+
+import linbook  # noqa: E402
 from linbook.train import evaluate_accuracy, set_seed, train_epoch_ch3  # noqa: E402
 
 BATCH_SIZE, LR, NUM_INPUTS, NUM_OUTPUTS = 256, 0.1, 784, 10
@@ -172,21 +173,29 @@ def run_epoch(path: dict) -> tuple[float, float, float, float, float]:
     of each pass, since d2l does not ask for persistent workers.
     """
     cpu_start, start = cpu_seconds(), time.perf_counter()
-    train_loss, train_acc = path["train_epoch"](path["net"], path["train_iter"], path["loss"],
-                                                path["updater"])
+    train_loss, train_acc = path["train_epoch"](
+        path["net"], path["train_iter"], path["loss"], path["updater"]
+    )
     test_acc = path["evaluate"](path["net"], path["test_iter"])
-    return (time.perf_counter() - start, cpu_seconds() - cpu_start, train_loss, train_acc,
-            test_acc)
+    return (time.perf_counter() - start, cpu_seconds() - cpu_start, train_loss, train_acc, test_acc)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=10, help="epochs per path (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads for both paths (default: torch's choice)")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results",
-                        help="folder for the JSON record (default bench/results)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads for both paths (default: torch's choice)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH_DIR / "results",
+        help="folder for the JSON record (default bench/results)",
+    )
     args = parser.parse_args()
     if args.epochs < 1:
         parser.error("--epochs must be >= 1")
@@ -200,9 +209,11 @@ def main() -> int:
     warnings.filterwarnings("ignore", message="This DataLoader will create")
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
     load_avg_start = os.getloadavg()
-    print(f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs, "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY') or '(unset: spinning)'}")
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs, "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY') or '(unset: spinning)'}"
+    )
     print(f"load average at start (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in load_avg_start)}")
 
     # Data. Both loaders are built once; their load time is reported, not counted per epoch.
@@ -218,8 +229,10 @@ def main() -> int:
     images, labels = linbook.read_fashion_mnist(train=True)
     assert torch.equal(d2l_train.dataset.data, images)
     assert torch.equal(d2l_train.dataset.targets, labels)
-    print(f"data from {linbook.fashion_mnist_source()}; "
-          f"load: d2l {d2l_load:.2f} s, linbook {lb_load:.2f} s (once, not in the epoch times)")
+    print(
+        f"data from {linbook.fashion_mnist_source()}; "
+        f"load: d2l {d2l_load:.2f} s, linbook {lb_load:.2f} s (once, not in the epoch times)"
+    )
 
     # Same initial weights; d2l's book passes reduction='none' (its train_epoch_ch3 sums
     # the loss for reporting), so both paths do, and report the same mean loss per example.
@@ -227,34 +240,59 @@ def main() -> int:
     net_d2l = make_net()
     net_lb = copy.deepcopy(net_d2l)
     paths = {
-        "d2l": dict(net=net_d2l, train_iter=d2l_train, test_iter=d2l_test,
-                    loss=nn.CrossEntropyLoss(reduction="none"),
-                    updater=torch.optim.SGD(net_d2l.parameters(), lr=LR),
-                    train_epoch=d2l.train_epoch_ch3, evaluate=d2l.evaluate_accuracy),
-        "linbook": dict(net=net_lb, train_iter=lb_train, test_iter=lb_test,
-                        loss=nn.CrossEntropyLoss(reduction="none"),
-                        updater=torch.optim.SGD(net_lb.parameters(), lr=LR),
-                        train_epoch=train_epoch_ch3, evaluate=evaluate_accuracy),
+        "d2l": dict(
+            net=net_d2l,
+            train_iter=d2l_train,
+            test_iter=d2l_test,
+            loss=nn.CrossEntropyLoss(reduction="none"),
+            updater=torch.optim.SGD(net_d2l.parameters(), lr=LR),
+            train_epoch=d2l.train_epoch_ch3,
+            evaluate=d2l.evaluate_accuracy,
+        ),
+        "linbook": dict(
+            net=net_lb,
+            train_iter=lb_train,
+            test_iter=lb_test,
+            loss=nn.CrossEntropyLoss(reduction="none"),
+            updater=torch.optim.SGD(net_lb.parameters(), lr=LR),
+            train_epoch=train_epoch_ch3,
+            evaluate=evaluate_accuracy,
+        ),
     }
     records = {name: [] for name in paths}
-    print(f"\n{'epoch':>5} {'path':>8} {'seconds':>8} {'CPU s':>7} {'loss':>7} {'train acc':>9} "
-          f"{'test acc':>8}")
+    print(
+        f"\n{'epoch':>5} {'path':>8} {'seconds':>8} {'CPU s':>7} {'loss':>7} {'train acc':>9} "
+        f"{'test acc':>8}"
+    )
     for epoch in range(1, args.epochs + 1):
         order = ["d2l", "linbook"] if epoch % 2 else ["linbook", "d2l"]
         for name in order:
             seconds, cpu, loss, train_acc, test_acc = run_epoch(paths[name])
-            records[name].append(dict(seconds=seconds, cpu_seconds=cpu, train_loss=loss,
-                                      train_acc=train_acc, test_acc=test_acc))
-            print(f"{epoch:>5} {name:>8} {seconds:>8.3f} {cpu:>7.3f} {loss:>7.4f} "
-                  f"{train_acc:>9.4f} {test_acc:>8.4f}", flush=True)
+            records[name].append(
+                dict(
+                    seconds=seconds,
+                    cpu_seconds=cpu,
+                    train_loss=loss,
+                    train_acc=train_acc,
+                    test_acc=test_acc,
+                )
+            )
+            print(
+                f"{epoch:>5} {name:>8} {seconds:>8.3f} {cpu:>7.3f} {loss:>7.4f} "
+                f"{train_acc:>9.4f} {test_acc:>8.4f}",
+                flush=True,
+            )
 
     median = {name: statistics.median(r["seconds"] for r in recs) for name, recs in records.items()}
-    median_cpu = {name: statistics.median(r["cpu_seconds"] for r in recs)
-                  for name, recs in records.items()}
+    median_cpu = {
+        name: statistics.median(r["cpu_seconds"] for r in recs) for name, recs in records.items()
+    }
     final = {name: recs[-1]["test_acc"] for name, recs in records.items()}
     last = min(5, args.epochs)
-    tail_mean = {name: statistics.fmean(r["test_acc"] for r in recs[-last:])
-                 for name, recs in records.items()}
+    tail_mean = {
+        name: statistics.fmean(r["test_acc"] for r in recs[-last:])
+        for name, recs in records.items()
+    }
     speedup = median["d2l"] / median["linbook"]
 
     # Arithmetic lower bound. Per training example: forward X·Wᵀ (2·d·q FLOPs) and the
@@ -270,45 +308,79 @@ def main() -> int:
     load_avg_end = os.getloadavg()
 
     print(f"\nmedian seconds per epoch: d2l {median['d2l']:.3f}, linbook {median['linbook']:.3f}")
-    print(f"speed-up of linbook over d2l: {speedup:.1f}x   (target >= 15x: "
-          f"{'met' if speedup >= 15 else 'NOT met'})")
-    print(f"median CPU seconds per epoch (d2l: main process + its 4 workers): "
-          f"d2l {median_cpu['d2l']:.3f}, linbook {median_cpu['linbook']:.3f}, "
-          f"ratio {median_cpu['d2l'] / median_cpu['linbook']:.1f}x")
+    print(
+        f"speed-up of linbook over d2l: {speedup:.1f}x   (target >= 15x: "
+        f"{'met' if speedup >= 15 else 'NOT met'})"
+    )
+    print(
+        f"median CPU seconds per epoch (d2l: main process + its 4 workers): "
+        f"d2l {median_cpu['d2l']:.3f}, linbook {median_cpu['linbook']:.3f}, "
+        f"ratio {median_cpu['d2l'] / median_cpu['linbook']:.1f}x"
+    )
     diff = 100 * (final["linbook"] - final["d2l"])
-    print(f"final test accuracy: d2l {final['d2l']:.4f}, linbook {final['linbook']:.4f}, "
-          f"difference {diff:+.2f} points (target within 0.5: "
-          f"{'met' if abs(diff) <= 0.5 else 'NOT met'})")
-    print(f"mean test accuracy of the last {last} epochs: d2l {tail_mean['d2l']:.4f}, "
-          f"linbook {tail_mean['linbook']:.4f}, difference "
-          f"{100 * (tail_mean['linbook'] - tail_mean['d2l']):+.2f} points")
-    print(f"FLOPs per epoch (matrix products): {flops / 1e9:.3f} GFLOP; "
-          f"measured 1024x1024 matmul: {peak / 1e9:.1f} GFLOP/s")
-    print(f"lower bound: {bound:.4f} s per epoch; linbook is {median['linbook'] / bound:.1f}x "
-          f"the bound (goal within 4x: {'met' if median['linbook'] <= 4 * bound else 'NOT met'})")
-    print(f"the same products at the model's shapes (256x784 by 784x10, ...) take {skinny:.4f} s "
-          f"({flops / skinny / 1e9:.1f} GFLOP/s); linbook is {median['linbook'] / skinny:.1f}x that")
-    print(f"bare eager PyTorch epoch (the same steps on one fixed batch, no data reading, no "
-          f"bookkeeping): {floor:.4f} s = {floor / bound:.1f}x the bound; linbook is "
-          f"{median['linbook'] / floor:.2f}x that")
-    print(f"one forward product X·Wᵀ (256x784 by 784x10) takes {1e6 * as_linear:.0f} µs; computed as "
-          f"(W·Xᵀ)ᵀ it takes {1e6 * transposed:.0f} µs ({as_linear / transposed:.1f}x faster)")
+    print(
+        f"final test accuracy: d2l {final['d2l']:.4f}, linbook {final['linbook']:.4f}, "
+        f"difference {diff:+.2f} points (target within 0.5: "
+        f"{'met' if abs(diff) <= 0.5 else 'NOT met'})"
+    )
+    print(
+        f"mean test accuracy of the last {last} epochs: d2l {tail_mean['d2l']:.4f}, "
+        f"linbook {tail_mean['linbook']:.4f}, difference "
+        f"{100 * (tail_mean['linbook'] - tail_mean['d2l']):+.2f} points"
+    )
+    print(
+        f"FLOPs per epoch (matrix products): {flops / 1e9:.3f} GFLOP; "
+        f"measured 1024x1024 matmul: {peak / 1e9:.1f} GFLOP/s"
+    )
+    print(
+        f"lower bound: {bound:.4f} s per epoch; linbook is {median['linbook'] / bound:.1f}x "
+        f"the bound (goal within 4x: {'met' if median['linbook'] <= 4 * bound else 'NOT met'})"
+    )
+    print(
+        f"the same products at the model's shapes (256x784 by 784x10, ...) take {skinny:.4f} s "
+        f"({flops / skinny / 1e9:.1f} GFLOP/s); linbook is {median['linbook'] / skinny:.1f}x that"
+    )
+    print(
+        f"bare eager PyTorch epoch (the same steps on one fixed batch, no data reading, no "
+        f"bookkeeping): {floor:.4f} s = {floor / bound:.1f}x the bound; linbook is "
+        f"{median['linbook'] / floor:.2f}x that"
+    )
+    print(
+        f"one forward product X·Wᵀ (256x784 by 784x10) takes {1e6 * as_linear:.0f} µs; computed as "
+        f"(W·Xᵀ)ᵀ it takes {1e6 * transposed:.0f} µs ({as_linear / transposed:.1f}x faster)"
+    )
     rest = median["linbook"] - data_only - skinny
-    print(f"linbook's epoch, roughly: reading batches {data_only:.3f} s, matrix products "
-          f"{skinny:.3f} s, the rest (loss, autograd, optimizer, Python) {rest:.3f} s")
+    print(
+        f"linbook's epoch, roughly: reading batches {data_only:.3f} s, matrix products "
+        f"{skinny:.3f} s, the rest (loss, autograd, optimizer, Python) {rest:.3f} s"
+    )
     print(f"load average at end (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in load_avg_end)}")
 
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     record = dict(
-        command=" ".join([Path(sys.executable).name, *sys.argv]), time=stamp,
-        machine=dict(cpu=cpu_name(), logical_cpus=os.cpu_count(),
-                     torch=torch.__version__, threads=torch.get_num_threads(),
-                     omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
-                     load_avg_start=load_avg_start, load_avg_end=load_avg_end),
-        epochs=records, median_seconds=median, median_cpu_seconds=median_cpu, speedup=speedup, final_test_acc=final,
-        tail_mean_test_acc=tail_mean, flops_per_epoch=flops, matmul_flops_per_s=peak,
-        lower_bound_seconds=bound, skinny_matmul_seconds=skinny, eager_floor_seconds=floor,
+        command=" ".join([Path(sys.executable).name, *sys.argv]),
+        time=stamp,
+        machine=dict(
+            cpu=cpu_name(),
+            logical_cpus=os.cpu_count(),
+            torch=torch.__version__,
+            threads=torch.get_num_threads(),
+            omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
+            load_avg_start=load_avg_start,
+            load_avg_end=load_avg_end,
+        ),
+        epochs=records,
+        median_seconds=median,
+        median_cpu_seconds=median_cpu,
+        speedup=speedup,
+        final_test_acc=final,
+        tail_mean_test_acc=tail_mean,
+        flops_per_epoch=flops,
+        matmul_flops_per_s=peak,
+        lower_bound_seconds=bound,
+        skinny_matmul_seconds=skinny,
+        eager_floor_seconds=floor,
         linbook_loader_seconds=data_only,
         forward_seconds=dict(as_linear=as_linear, transposed=transposed),
         load_seconds=dict(d2l=d2l_load, linbook=lb_load),

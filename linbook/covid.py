@@ -53,16 +53,67 @@ __all__ = [
 ]
 
 STATES: tuple[str, ...] = (
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "FL", "GA", "ID", "IL", "IN", "IA", "KS",
-    "KY", "LA", "MD", "MA", "MI", "MN", "MS", "MO", "NE", "NV", "NJ", "NM", "NY", "NC",
-    "OH", "OK", "OR", "PA", "RI", "SC", "TX", "UT", "VA", "WA", "WV", "WI",
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "FL",
+    "GA",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "NE",
+    "NV",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "TX",
+    "UT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
 )
 
 #: The 18 features measured each day (Delphi COVIDcast surveys), the target's last.
 DAY_FEATURES: tuple[str, ...] = (
-    "cli", "ili", "hh_cmnty_cli", "nohh_cmnty_cli", "wearing_mask", "travel_outside_state",
-    "work_outside_home", "shop", "restaurant", "spent_time", "large_event", "public_transit",
-    "anxious", "depressed", "felt_isolated", "worried_become_ill", "worried_finances",
+    "cli",
+    "ili",
+    "hh_cmnty_cli",
+    "nohh_cmnty_cli",
+    "wearing_mask",
+    "travel_outside_state",
+    "work_outside_home",
+    "shop",
+    "restaurant",
+    "spent_time",
+    "large_event",
+    "public_transit",
+    "anxious",
+    "depressed",
+    "felt_isolated",
+    "worried_become_ill",
+    "worried_finances",
     "tested_positive",
 )
 
@@ -99,9 +150,7 @@ def _names(columns: Sequence[str], limit: int = 6) -> str:
     return shown + (f" ... ({len(columns)} in all)" if len(columns) > limit else "")
 
 
-def check_frame(
-    df: pd.DataFrame, target: bool, features: Sequence[str] = FEATURES
-) -> None:
+def check_frame(df: pd.DataFrame, target: bool, features: Sequence[str] = FEATURES) -> None:
     """Check that ``df`` can be used to train (``target=True``) or to predict.
 
     Required: every column of ``features`` (and ``TARGET`` when ``target``), numeric
@@ -116,38 +165,52 @@ def check_frame(
         missing or extra columns, NaN or infinite values, no rows.
     """
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame (pd.read_csv of covid.*.csv), got "
-                        f"{type(df).__name__}")
+        raise TypeError(
+            f"expected a pandas DataFrame (pd.read_csv of covid.*.csv), got {type(df).__name__}"
+        )
     if df.columns.duplicated().any():
         dup = list(df.columns[df.columns.duplicated()])
-        raise ValueError(f"duplicate column names {_names(dup)}; read the CSV with "
-                         "pandas.read_csv, which renames repeats to cli.1, cli.2 ...")
+        raise ValueError(
+            f"duplicate column names {_names(dup)}; read the CSV with "
+            "pandas.read_csv, which renames repeats to cli.1, cli.2 ..."
+        )
     required = list(features) + ([TARGET] if target else [])
     allowed = set(TRAIN_COLUMNS)  # the competition's columns; unused ones are ignored
     missing = [c for c in required if c not in df.columns]
     if missing:
-        hint = (" (a test file has no target: use it for prediction, not training)"
-                if missing == [TARGET] else
-                "; the columns must be named as pandas.read_csv names covid.train.csv")
+        hint = (
+            " (a test file has no target: use it for prediction, not training)"
+            if missing == [TARGET]
+            else "; the columns must be named as pandas.read_csv names covid.train.csv"
+        )
         raise ValueError(f"missing column(s) {_names(missing)}{hint}")
     extra = [c for c in df.columns if c not in allowed]
     if extra:
-        raise ValueError(f"unexpected column(s) {_names(extra)}: only the columns of "
-                         "covid.train.csv are accepted (drop the others with "
-                         "df.drop(columns=[...]))")
+        raise ValueError(
+            f"unexpected column(s) {_names(extra)}: only the columns of "
+            "covid.train.csv are accepted (drop the others with "
+            "df.drop(columns=[...]))"
+        )
     if len(df) == 0:
         raise ValueError("the DataFrame has no rows")
-    bad_dtype = [c for c in required
-                 if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
+    bad_dtype = [
+        c
+        for c in required
+        if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+    ]
     if bad_dtype:
-        raise TypeError(f"column(s) {_names(bad_dtype)} are not numeric (dtype "
-                        f"{df[bad_dtype[0]].dtype}); convert them, e.g. with pd.to_numeric")
+        raise TypeError(
+            f"column(s) {_names(bad_dtype)} are not numeric (dtype "
+            f"{df[bad_dtype[0]].dtype}); convert them, e.g. with pd.to_numeric"
+        )
     values = df[required].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         cols = [required[j] for j in np.flatnonzero(bad.any(axis=0))]
-        raise ValueError(f"{int(bad.sum())} NaN or infinite value(s) in column(s) "
-                         f"{_names(cols)}; fill or drop those rows first")
+        raise ValueError(
+            f"{int(bad.sum())} NaN or infinite value(s) in column(s) "
+            f"{_names(cols)}; fill or drop those rows first"
+        )
 
 
 def read_covid(folder: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -168,8 +231,10 @@ def read_covid(folder: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     for name, target in (("covid.train.csv", True), ("covid.test.csv", False)):
         path = folder / name
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; get the files with "
-                                    "linbook.kaggle.fetch_competition('ml2021spring-hw1')")
+            raise FileNotFoundError(
+                f"{path} not found; get the files with "
+                "linbook.kaggle.fetch_competition('ml2021spring-hw1')"
+            )
         df = pd.read_csv(path)
         check_frame(df, target=target)
         frames.append(df)
@@ -192,8 +257,10 @@ def dev_mask(n: int) -> np.ndarray:
 def _check_mask(mask, n: int) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.dtype != bool or mask.shape != (n,):
-        raise ValueError(f"dev_mask must be a boolean array of shape ({n},) (one entry per row, "
-                         f"True for dev rows), got dtype {mask.dtype} and shape {mask.shape}")
+        raise ValueError(
+            f"dev_mask must be a boolean array of shape ({n},) (one entry per row, "
+            f"True for dev rows), got dtype {mask.dtype} and shape {mask.shape}"
+        )
     if mask.all() or not mask.any():
         raise ValueError("dev_mask must mark some rows, but not all, as dev rows")
     return mask
@@ -274,16 +341,26 @@ class MLPConfig:
             raise ValueError("lr must be > 0, weight_decay and momentum >= 0")
         unknown = [f for f in self.features if f not in FEATURES]
         if unknown or not self.features:
-            raise ValueError(f"features must be a non-empty subset of covid.FEATURES; "
-                             f"unknown: {_names(unknown)}")
+            raise ValueError(
+                f"features must be a non-empty subset of covid.FEATURES; unknown: {_names(unknown)}"
+            )
 
 
 #: The settings of the course's sample code (93 -> 64 -> 1, SGD with lr 0.001 and momentum
 #: 0.9, batches of 270, at most 3000 epochs, early stopping after 200 epochs without
 #: improvement).
-COURSE_SAMPLE = MLPConfig(hidden=64, optimizer="sgd", lr=1e-3, momentum=0.9, weight_decay=0.0,
-                          batch_size=270, max_epochs=3000, patience=200, schedule="constant",
-                          standardize_target=False)
+COURSE_SAMPLE = MLPConfig(
+    hidden=64,
+    optimizer="sgd",
+    lr=1e-3,
+    momentum=0.9,
+    weight_decay=0.0,
+    batch_size=270,
+    max_epochs=3000,
+    patience=200,
+    schedule="constant",
+    standardize_target=False,
+)
 
 #: The book's recipe of chapter 2.3.2.1 (all 93 features standardized with training
 #: statistics, 384 ReLU units, AdamW with lr 3e-3 and weight decay 0.1, batches of 256, a
@@ -345,8 +422,12 @@ def fit_mlp(
         ``(net, history)``, the network with the weights of the best dev epoch and its
         :class:`History`.
     """
-    for name, t, ndim in (("X_train", X_train, 2), ("y_train", y_train, 1),
-                          ("X_dev", X_dev, 2), ("y_dev", y_dev, 1)):
+    for name, t, ndim in (
+        ("X_train", X_train, 2),
+        ("y_train", y_train, 1),
+        ("X_dev", X_dev, 2),
+        ("y_dev", y_dev, 1),
+    ):
         if not isinstance(t, torch.Tensor) or t.ndim != ndim:
             raise TypeError(f"{name} must be a {ndim}-D torch tensor")
     if len(X_train) != len(y_train) or len(X_dev) != len(y_dev):
@@ -365,25 +446,36 @@ def fit_mlp(
 
 
 def _fit(
-    X_train: torch.Tensor, y_train: torch.Tensor, X_dev: torch.Tensor, y_dev: torch.Tensor,
-    config: MLPConfig, seed: int, mean: float, std: float, history: History,
+    X_train: torch.Tensor,
+    y_train: torch.Tensor,
+    X_dev: torch.Tensor,
+    y_dev: torch.Tensor,
+    config: MLPConfig,
+    seed: int,
+    mean: float,
+    std: float,
+    history: History,
 ) -> nn.Sequential:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = nn.Sequential(nn.Linear(X_train.shape[1], config.hidden), nn.ReLU(),
-                            nn.Linear(config.hidden, 1))
+        net = nn.Sequential(
+            nn.Linear(X_train.shape[1], config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1)
+        )
         optimizer = _optimizer(net.parameters(), config)
         n, bs = len(X_train), config.batch_size
         steps = config.max_epochs * math.ceil(n / bs)
-        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-                     if config.schedule == "cosine" else None)
+        scheduler = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+            if config.schedule == "cosine"
+            else None
+        )
         best, best_state, waited = math.inf, None, 0
         for epoch in range(config.max_epochs):
             net.train()
             total = 0.0
             order = torch.randperm(n)
             for i in range(0, n, bs):
-                idx = order[i:i + bs]
+                idx = order[i : i + bs]
                 loss = ((net(X_train[idx]).squeeze(1) - y_train[idx]) ** 2).mean()
                 optimizer.zero_grad()
                 loss.backward()
@@ -474,16 +566,22 @@ def train(
     X = df[list(config.features)].to_numpy(np.float64)
     y = df[TARGET].to_numpy(np.float64)
     scaler = Standardizer.fit(X[~mask])  # training rows only
-    y_mean, y_std = ((float(y[~mask].mean()), float(y[~mask].std()))
-                     if config.standardize_target else (0.0, 1.0))
+    y_mean, y_std = (
+        (float(y[~mask].mean()), float(y[~mask].std())) if config.standardize_target else (0.0, 1.0)
+    )
 
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float32)
 
     net, history = fit_mlp(
-        tensor(scaler.transform(X[~mask])), tensor((y[~mask] - y_mean) / y_std),
-        tensor(scaler.transform(X[mask])), tensor(y[mask]),
-        config, seed=seed, y_scale=(y_mean, y_std))
+        tensor(scaler.transform(X[~mask])),
+        tensor((y[~mask] - y_mean) / y_std),
+        tensor(scaler.transform(X[mask])),
+        tensor(y[mask]),
+        config,
+        seed=seed,
+        y_scale=(y_mean, y_std),
+    )
     model = CovidModel(config, scaler, y_mean, y_std, net, history, dev_mse=math.nan)
     pred = model.predict(df[mask])
     model.dev_mse = float(np.mean((pred - y[mask]) ** 2))
@@ -493,8 +591,9 @@ def train(
 def predict(model: CovidModel, df: pd.DataFrame) -> np.ndarray:
     """Return ``model``'s predictions for the rows of ``df`` (same as ``model.predict(df)``)."""
     if not isinstance(model, CovidModel):
-        raise TypeError(f"model must be a CovidModel returned by covid.train, got "
-                        f"{type(model).__name__}")
+        raise TypeError(
+            f"model must be a CovidModel returned by covid.train, got {type(model).__name__}"
+        )
     return model.predict(df)
 
 
@@ -523,21 +622,26 @@ def write_submission(path: str | os.PathLike, ids, predictions) -> Path:
     ids = np.asarray(ids)
     predictions = np.asarray(predictions, dtype=np.float64)
     if ids.ndim != 1 or predictions.ndim != 1 or len(ids) != len(predictions):
-        raise ValueError(f"ids and predictions must be 1-D and of equal length, got shapes "
-                         f"{ids.shape} and {predictions.shape}")
+        raise ValueError(
+            f"ids and predictions must be 1-D and of equal length, got shapes "
+            f"{ids.shape} and {predictions.shape}"
+        )
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"ids must be integers (test_df['id']), got dtype {ids.dtype}")
     if len(np.unique(ids)) != len(ids):
         raise ValueError("ids must be unique")
     if not np.isfinite(predictions).all():
-        raise ValueError(f"{int((~np.isfinite(predictions)).sum())} prediction(s) are NaN or "
-                         "infinite")
+        raise ValueError(
+            f"{int((~np.isfinite(predictions)).sum())} prediction(s) are NaN or infinite"
+        )
     path = Path(path)
     pd.DataFrame({"id": ids, "tested_positive": predictions}).to_csv(path, index=False)
     return path
 
 
-def check_submission(path: str | os.PathLike, sample: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+def check_submission(
+    path: str | os.PathLike, sample: str | os.PathLike | pd.DataFrame
+) -> pd.DataFrame:
     """Check a submission file against ``sampleSubmission.csv`` (a path or DataFrame):
     same header ``id,tested_positive``, same ids in the same order, finite numbers.
 
@@ -550,8 +654,9 @@ def check_submission(path: str | os.PathLike, sample: str | os.PathLike | pd.Dat
     if len(sub) != len(ref):
         raise ValueError(f"{path}: {len(sub)} rows, expected {len(ref)}")
     if not sub["id"].equals(ref["id"]):
-        raise ValueError(f"{path}: the ids differ from the sample submission's (same ids, "
-                         "same order expected)")
+        raise ValueError(
+            f"{path}: the ids differ from the sample submission's (same ids, same order expected)"
+        )
     values = pd.to_numeric(sub["tested_positive"], errors="coerce").to_numpy(np.float64)
     if not np.isfinite(values).all():
         raise ValueError(f"{path}: tested_positive has non-numeric, NaN or infinite values")

@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import math
 import os
-import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -49,8 +48,16 @@ __all__ = [
 ]
 
 FASHION_MNIST_LABELS: tuple[str, ...] = (
-    "t-shirt", "trouser", "pullover", "dress", "coat",
-    "sandal", "shirt", "sneaker", "bag", "ankle boot",
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
 )
 
 # File stem -> (md5 of the official .gz archive as torchvision downloads it,
@@ -59,16 +66,24 @@ FASHION_MNIST_LABELS: tuple[str, ...] = (
 _FASHION_FILES: dict[str, tuple[str, str, int]] = {
     "train-images-idx3-ubyte": (
         "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 60000),
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        60000,
+    ),
     "train-labels-idx1-ubyte": (
         "25c81989df183df01b3e8a0aad5dffbe",
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60000),
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        60000,
+    ),
     "t10k-images-idx3-ubyte": (
         "bef4ecab320f06d8554ea6380940ec79",
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 10000),
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        10000,
+    ),
     "t10k-labels-idx1-ubyte": (
         "bb300cfdad3c16e7a12a480ee83cd310",
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10000),
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        10000,
+    ),
 }
 
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -170,9 +185,9 @@ class TensorLoader:
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             if order is None:
-                batch = [t[start:start + self.batch_size] for t in self.tensors]
+                batch = [t[start : start + self.batch_size] for t in self.tensors]
             else:
-                index = order[start:start + self.batch_size]
+                index = order[start : start + self.batch_size]
                 # index_select on dim 0 is ~3x faster than advanced indexing t[index].
                 batch = [t.index_select(0, index) for t in self.tensors]
             if self.transform is not None:
@@ -298,7 +313,7 @@ def _read_idx(path: Path) -> np.ndarray:
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise CorruptDataError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(shape))
     if len(raw) != expected:
         raise CorruptDataError(
@@ -417,7 +432,9 @@ def _check_resize(resize) -> tuple[int, int] | None:
     if resize is None:
         return None
     if isinstance(resize, bool):
-        raise TypeError("resize must be None, a positive int or a pair of positive ints, got a bool")
+        raise TypeError(
+            "resize must be None, a positive int or a pair of positive ints, got a bool"
+        )
     if isinstance(resize, int):
         pair = (resize, resize)
     elif isinstance(resize, (tuple, list)) and len(resize) == 2:
@@ -483,8 +500,13 @@ def load_data_fashion_mnist(
         images, labels = read_fashion_mnist(train=train, root=root, download=download)
         X = images.unsqueeze(1).float().div_(255)
         loaders.append(
-            TensorLoader((X, labels), batch_size, shuffle=train, transform=transform,
-                         generator=generator if train else None)
+            TensorLoader(
+                (X, labels),
+                batch_size,
+                shuffle=train,
+                transform=transform,
+                generator=generator if train else None,
+            )
         )
     return loaders[0], loaders[1]
 

@@ -80,16 +80,20 @@ def draw_network(
             for j, (x1, y1) in enumerate(positions(layer + 1)):
                 if is_gap(layer, i) or is_gap(layer + 1, j):
                     continue
-                ax.annotate("", xy=(x1, y1 - radius), xytext=(x0, y0 + radius),
-                            arrowprops=dict(arrowstyle="->", color="0.45", lw=0.8,
-                                            shrinkA=0, shrinkB=0))
+                ax.annotate(
+                    "",
+                    xy=(x1, y1 - radius),
+                    xytext=(x0, y0 + radius),
+                    arrowprops=dict(arrowstyle="->", color="0.45", lw=0.8, shrinkA=0, shrinkB=0),
+                )
     for layer in range(len(sizes)):
         for i, (x, y) in enumerate(positions(layer)):
             if is_gap(layer, i):
                 ax.text(x, y, r"$\cdots$", ha="center", va="center", zorder=4)
                 continue
-            ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor="black", lw=1.2,
-                                zorder=3))
+            ax.add_patch(
+                Circle((x, y), radius, facecolor="white", edgecolor="black", lw=1.2, zorder=3)
+            )
             if node_labels is not None:
                 ax.text(x, y, node_labels[layer][i], ha="center", va="center", zorder=4)
         if layer_names is not None:

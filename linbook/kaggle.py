@@ -167,12 +167,30 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
         name="ml2021spring-hw1",
         title="ML 2021 Spring HW1: COVID-19 Cases Prediction",
         files=(
-            FileSpec("covid.train.csv", "csv", rows=2700, columns=95,
-                     header_start=("id", "AL"), header_end="tested_positive"),
-            FileSpec("covid.test.csv", "csv", rows=893, columns=94,
-                     header_start=("id", "AL"), header_end="worried_finances"),
-            FileSpec("sampleSubmission.csv", "csv", rows=893, columns=2,
-                     header_start=("id", "tested_positive"), required=False),
+            FileSpec(
+                "covid.train.csv",
+                "csv",
+                rows=2700,
+                columns=95,
+                header_start=("id", "AL"),
+                header_end="tested_positive",
+            ),
+            FileSpec(
+                "covid.test.csv",
+                "csv",
+                rows=893,
+                columns=94,
+                header_start=("id", "AL"),
+                header_end="worried_finances",
+            ),
+            FileSpec(
+                "sampleSubmission.csv",
+                "csv",
+                rows=893,
+                columns=2,
+                header_start=("id", "tested_positive"),
+                required=False,
+            ),
         ),
         drive=(
             DriveFile("19CCyCgJrUxtvgZF53vnctJiOJ23T5mqF", "covid.train.csv", "1.8 MB"),
@@ -184,8 +202,7 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
         title="ML 2021 Spring HW2: TIMIT framewise phoneme classification",
         files=(
             FileSpec("train_11.npy", "npy", rows=1_229_932, columns=429, dtype_kinds="f"),
-            FileSpec("train_label_11.npy", "npy", rows=1_229_932, columns=None,
-                     dtype_kinds="USiu"),
+            FileSpec("train_label_11.npy", "npy", rows=1_229_932, columns=None, dtype_kinds="USiu"),
             FileSpec("test_11.npy", "npy", rows=451_552, columns=429, dtype_kinds="f"),
         ),
         drive=(DriveFile("1HPkcmQmFGu-3OknddKIa5dNDsR05lIQR", "data.zip", "372 MB"),),
@@ -195,11 +212,14 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
 
 def _spec(competition: str) -> CompetitionSpec:
     if not isinstance(competition, str):
-        raise TypeError(f"competition must be a str such as 'ml2021spring-hw1', got "
-                        f"{type(competition).__name__}")
+        raise TypeError(
+            f"competition must be a str such as 'ml2021spring-hw1', got "
+            f"{type(competition).__name__}"
+        )
     if competition not in COMPETITIONS:
-        raise ValueError(f"unknown competition {competition!r}; linbook knows "
-                         f"{', '.join(sorted(COMPETITIONS))}")
+        raise ValueError(
+            f"unknown competition {competition!r}; linbook knows {', '.join(sorted(COMPETITIONS))}"
+        )
     return COMPETITIONS[competition]
 
 
@@ -290,8 +310,9 @@ def _candidate_dirs(folder: Path) -> Iterator[Path]:
     yield folder
     level = [folder]
     for _ in range(2):
-        level = sorted(p for d in level for p in d.iterdir()
-                       if p.is_dir() and not p.name.startswith("."))
+        level = sorted(
+            p for d in level for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
         yield from level
 
 
@@ -327,13 +348,15 @@ def _check_csv(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, int]:
                 raise UnexpectedFilesError(f"{path}: the file is empty")
             if fs.columns is not None and len(header) != fs.columns:
                 raise UnexpectedFilesError(
-                    f"{path}: expected {fs.columns} columns, the header has {len(header)}")
+                    f"{path}: expected {fs.columns} columns, the header has {len(header)}"
+                )
             if tuple(header[: len(fs.header_start)]) != fs.header_start or (
                 fs.header_end is not None and header[-1] != fs.header_end
             ):
                 raise UnexpectedFilesError(
                     f"{path}: unexpected header {header[:3]} ... {header[-1:]}; expected "
-                    f"{list(fs.header_start)} ... [{fs.header_end!r}]")
+                    f"{list(fs.header_start)} ... [{fs.header_end!r}]"
+                )
             rows = 0
             for line_no, row in enumerate(reader, start=2):
                 if not row:
@@ -341,7 +364,8 @@ def _check_csv(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, int]:
                 if len(row) != len(header):
                     raise UnexpectedFilesError(
                         f"{path}, line {line_no}: {len(row)} fields instead of "
-                        f"{len(header)}; the file is truncated or corrupt")
+                        f"{len(header)}; the file is truncated or corrupt"
+                    )
                 rows += 1
     except UnicodeDecodeError:
         raise UnexpectedFilesError(f"{path}: not a UTF-8 CSV file") from None
@@ -357,8 +381,8 @@ def _check_npy(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, ...]:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         raise UnexpectedFilesError(
-            f"{path}: cannot be read as a .npy array ({err}); the file is truncated or "
-            "corrupt") from None
+            f"{path}: cannot be read as a .npy array ({err}); the file is truncated or corrupt"
+        ) from None
     shape, kind = tuple(array.shape), array.dtype.kind
     del array
     want_ndim = 1 if fs.columns is None else 2
@@ -367,7 +391,8 @@ def _check_npy(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, ...]:
         raise UnexpectedFilesError(f"{path}: expected an array of shape {want}, got {shape}")
     if fs.dtype_kinds and kind not in fs.dtype_kinds:
         raise UnexpectedFilesError(
-            f"{path}: unexpected dtype kind {kind!r} (expected one of {fs.dtype_kinds!r})")
+            f"{path}: unexpected dtype kind {kind!r} (expected one of {fs.dtype_kinds!r})"
+        )
     if exact_rows and shape[0] != fs.rows:
         raise UnexpectedFilesError(f"{path}: expected {fs.rows} rows, got {shape[0]}")
     return shape
@@ -411,8 +436,10 @@ def check_files(
         path = folder / fs.name
         if not path.is_file():
             if fs.required:
-                raise UnexpectedFilesError(f"{path}: missing (expected files of {competition}: "
-                                           f"{', '.join(spec.required_files)})")
+                raise UnexpectedFilesError(
+                    f"{path}: missing (expected files of {competition}: "
+                    f"{', '.join(spec.required_files)})"
+                )
             continue
         check = _check_csv if fs.kind == "csv" else _check_npy
         shapes[fs.name] = check(path, fs, exact_rows)
@@ -486,7 +513,8 @@ def find_kaggle_credentials() -> str | None:
                 raise NoCredentialsError(
                     f"{path} is not a valid Kaggle token: it must be the JSON file "
                     '{"username": "...", "key": "..."} that Kaggle\'s settings page '
-                    "downloads. Create a new token and replace the file.")
+                    "downloads. Create a new token and replace the file."
+                )
             return str(path)
     for name in ("access_token", "access_token.txt", "credentials.json"):
         path = Path.home() / ".kaggle" / name
@@ -535,8 +563,7 @@ def _no_credentials_message(spec: CompetitionSpec, root: Path) -> str:
         "add them as secrets under the key icon and allow notebook access).\n"
         f"  4. Accept the competition's rules: {spec.rules_url}\n"
         "No account? Download the course's public copies with gdown (pip install gdown):\n"
-        f"{_gdown_commands(spec)}\n"
-        + _manual_steps(spec, root)
+        f"{_gdown_commands(spec)}\n" + _manual_steps(spec, root)
     )
 
 
@@ -545,7 +572,7 @@ def _rules_message(spec: CompetitionSpec, source: str) -> str:
         f"Kaggle refused the download of {spec.name} (HTTP 403 Forbidden) with the "
         f"credentials in {source}.\n"
         f"Open {spec.rules_url} while signed in with that account, click "
-        "\"I Understand and Accept\" (join the competition), then run again.\n"
+        '"I Understand and Accept" (join the competition), then run again.\n'
         "(If you already accepted, check that the token belongs to the same account.)"
     )
 
@@ -557,8 +584,7 @@ def _no_network_message(spec: CompetitionSpec, root: Path, what: str, err: BaseE
         "Alternatives:\n"
         f"  - on a machine with internet: kaggle competitions download -c {spec.name}\n"
         "  - or, without a Kaggle account, the course's copies with gdown:\n"
-        f"{_gdown_commands(spec)}\n"
-        + _manual_steps(spec, root)
+        f"{_gdown_commands(spec)}\n" + _manual_steps(spec, root)
     )
 
 
@@ -613,7 +639,8 @@ def _gdown_download(file_id: str, output: Path, quiet: bool) -> None:
     result = gdown.download(id=file_id, output=str(output), quiet=quiet)
     if result is None or not output.is_file():  # older gdown returns None on failure
         raise CompetitionDataNotFoundError(
-            f"gdown could not download Google Drive file {file_id} (see its messages above)")
+            f"gdown could not download Google Drive file {file_id} (see its messages above)"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -642,8 +669,12 @@ def _http_status(err: BaseException) -> int | None:
 
 
 def _network_error_types() -> tuple[type[BaseException], ...]:
-    types: list[type[BaseException]] = [ConnectionError, TimeoutError, socket.gaierror,
-                                        urllib.error.URLError]
+    types: list[type[BaseException]] = [
+        ConnectionError,
+        TimeoutError,
+        socket.gaierror,
+        urllib.error.URLError,
+    ]
     try:
         import requests
 
@@ -653,8 +684,11 @@ def _network_error_types() -> tuple[type[BaseException], ...]:
     try:
         import urllib3
 
-        types += [urllib3.exceptions.NewConnectionError, urllib3.exceptions.MaxRetryError,
-                  urllib3.exceptions.TimeoutError]
+        types += [
+            urllib3.exceptions.NewConnectionError,
+            urllib3.exceptions.MaxRetryError,
+            urllib3.exceptions.TimeoutError,
+        ]
     except ImportError:
         pass
     return tuple(types)
@@ -685,7 +719,8 @@ def _unpack(tmp: Path) -> None:
             raise CorruptArchiveError(
                 f"{archive.name} is not a valid zip archive ({_short(err)}); the download is "
                 "incomplete or corrupt. The file has been removed: run again to download it "
-                "anew.") from None
+                "anew."
+            ) from None
         archive.unlink()
 
 
@@ -699,7 +734,8 @@ def _place(spec: CompetitionSpec, tmp: Path, target: Path) -> Path:
         elif fs.required:
             raise UnexpectedFilesError(
                 f"the download of {spec.name} holds no {fs.name} (it holds: "
-                f"{', '.join(sorted(p.name for p in tmp.rglob('*') if p.is_file())) or 'nothing'})")
+                f"{', '.join(sorted(p.name for p in tmp.rglob('*') if p.is_file())) or 'nothing'})"
+            )
     staging = tmp / ".staging"
     staging.mkdir()
     for name, path in found.items():
@@ -719,7 +755,8 @@ def _temporary_dir(root: Path, competition: str) -> Iterator[Path]:
     except OSError as err:
         raise KaggleDataError(
             f"cannot write to {root} ({err}); pass data_dir=<a writable folder> or set "
-            "LINBOOK_DATA to one") from None
+            "LINBOOK_DATA to one"
+        ) from None
     try:
         yield tmp
     finally:
@@ -744,14 +781,17 @@ def _from_kaggle(spec: CompetitionSpec, root: Path, quiet: bool) -> Path:
         except NoCredentialsError as err:
             raise NoCredentialsError(
                 f"{err} (found in {source}). Create a new token at "
-                "https://www.kaggle.com/settings and replace the old one.") from None
+                "https://www.kaggle.com/settings and replace the old one."
+            ) from None
         except KaggleDataError:
             raise
         except ImportError as err:
-            raise _skipped(CompetitionDataNotFoundError(
-                f"the Kaggle client cannot be imported ({err}): pip install --upgrade kaggle"
-                + (f" {err.name}" if getattr(err, "name", None) not in (None, "kaggle") else "")
-            )) from None
+            raise _skipped(
+                CompetitionDataNotFoundError(
+                    f"the Kaggle client cannot be imported ({err}): pip install --upgrade kaggle"
+                    + (f" {err.name}" if getattr(err, "name", None) not in (None, "kaggle") else "")
+                )
+            ) from None
         except Exception as err:  # the client raises requests/urllib3/kaggle exceptions
             status = _http_status(err)
             if status == 403:
@@ -760,15 +800,19 @@ def _from_kaggle(spec: CompetitionSpec, root: Path, quiet: bool) -> Path:
                 raise NoCredentialsError(
                     f"Kaggle rejected the credentials in {source} (HTTP 401 Unauthorized): the "
                     "token is wrong or has expired. Create a new one at "
-                    "https://www.kaggle.com/settings and replace the old one.") from None
+                    "https://www.kaggle.com/settings and replace the old one."
+                ) from None
             if status == 404:
                 raise CompetitionDataNotFoundError(
-                    f"Kaggle has no competition data at {spec.data_url} (HTTP 404)") from None
+                    f"Kaggle has no competition data at {spec.data_url} (HTTP 404)"
+                ) from None
             if _is_network_error(err):
                 raise NoNetworkError(
-                    _no_network_message(spec, root, "The Kaggle API", err)) from None
+                    _no_network_message(spec, root, "The Kaggle API", err)
+                ) from None
             raise CompetitionDataNotFoundError(
-                f"the Kaggle API failed: {type(err).__name__}: {_short(err)}") from None
+                f"the Kaggle API failed: {type(err).__name__}: {_short(err)}"
+            ) from None
         _unpack(tmp)
         return _place(spec, tmp, root / spec.name)
 
@@ -783,16 +827,21 @@ def _from_gdown(spec: CompetitionSpec, root: Path, quiet: bool) -> Path:
             except KaggleDataError:
                 raise
             except ImportError as err:
-                raise _skipped(CompetitionDataNotFoundError(
-                    f"gdown cannot be imported ({err}): pip install --upgrade gdown")) from None
+                raise _skipped(
+                    CompetitionDataNotFoundError(
+                        f"gdown cannot be imported ({err}): pip install --upgrade gdown"
+                    )
+                ) from None
             except Exception as err:  # requests errors, gdown.exceptions.*
                 if _is_network_error(err):
                     raise NoNetworkError(
-                        _no_network_message(spec, root, "gdown (Google Drive)", err)) from None
+                        _no_network_message(spec, root, "gdown (Google Drive)", err)
+                    ) from None
                 raise CompetitionDataNotFoundError(
                     f"gdown could not download {d.url} ({type(err).__name__}: {_short(err)}). "
                     "Google Drive may limit downloads of a popular file for a day; try "
-                    "later, or the Kaggle API.") from None
+                    "later, or the Kaggle API."
+                ) from None
         _unpack(tmp)
         return _place(spec, tmp, root / spec.name)
 
@@ -869,8 +918,9 @@ def fetch_competition(
         sources = (sources,)
     unknown = [s for s in sources if s not in _SOURCES]
     if unknown or not sources:
-        raise ValueError(f"sources must be a non-empty sequence of {sorted(_SOURCES)}, "
-                         f"got {list(sources)!r}")
+        raise ValueError(
+            f"sources must be a non-empty sequence of {sorted(_SOURCES)}, got {list(sources)!r}"
+        )
     folder = find_competition(competition, data_dir)
     if folder is not None:
         return folder
@@ -881,7 +931,8 @@ def fetch_competition(
             f"The files of {competition} ({', '.join(spec.required_files)}) were not found. "
             f"linbook looked in:\n{places}\n"
             "Call fetch_competition(..., download=True) to download them (Kaggle API or "
-            "gdown), or put them in one of these folders.\n" + _manual_steps(spec, root))
+            "gdown), or put them in one of these folders.\n" + _manual_steps(spec, root)
+        )
     failures: list[tuple[str, KaggleDataError]] = []
     for source in sources:
         try:
@@ -898,5 +949,6 @@ def fetch_competition(
     message = str(chosen)
     if others:
         message += "\n\nThe other sources failed too:\n" + "\n".join(
-            f"  - {s}: {type(e).__name__}: {str(e).splitlines()[0]}" for s, e in others)
+            f"  - {s}: {type(e).__name__}: {str(e).splitlines()[0]}" for s, e in others
+        )
     raise type(chosen)(_scrub(message))

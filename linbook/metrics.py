@@ -33,14 +33,17 @@ __all__ = [
 def _as_label_tensor(values, name: str) -> torch.Tensor:
     t = torch.as_tensor(values)
     if t.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence of class indices, got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{name} must be a 1-D sequence of class indices, got shape {tuple(t.shape)}"
+        )
     if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
         raise TypeError(f"{name} must hold integer class indices, got dtype {t.dtype}")
     return t.long().cpu()
 
 
-def predict(net, data_iter: Iterable, device: torch.device | str | None = None
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(
+    net, data_iter: Iterable, device: torch.device | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(y_true, y_pred)``: the labels and predicted classes of every example.
 
     Parameters
@@ -171,8 +174,14 @@ def most_confused(cm, k: int = 5, labels: Sequence[str] | None = None) -> list[t
     return [(name(i), name(j), count) for count, i, j in pairs[:k]]
 
 
-def plot_confusion_matrix(cm, labels: Sequence[str] | None = None, normalize: bool = True,
-                          figsize: tuple[float, float] = (5.5, 4.5), ax=None, cmap: str = "Blues"):
+def plot_confusion_matrix(
+    cm,
+    labels: Sequence[str] | None = None,
+    normalize: bool = True,
+    figsize: tuple[float, float] = (5.5, 4.5),
+    ax=None,
+    cmap: str = "Blues",
+):
     """Draw a confusion matrix as a heat map, rows = true class, columns = predicted class.
 
     Parameters
@@ -222,8 +231,15 @@ def plot_confusion_matrix(cm, labels: Sequence[str] | None = None, normalize: bo
             text = f"{v:.2f}" if normalize else f"{int(cm[i, j])}"
             if normalize and v < 0.005:
                 text = ""
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if v > threshold else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if v > threshold else "black",
+            )
     ticks = list(range(q))
     ax.set_xticks(ticks)
     ax.set_yticks(ticks)
@@ -235,9 +251,13 @@ def plot_confusion_matrix(cm, labels: Sequence[str] | None = None, normalize: bo
     return ax
 
 
-def predict_ch3(net, test_iter: Iterable, n: int = 6,
-                labels_fn: Callable[[torch.Tensor], list[str]] | None = None,
-                num_rows: int = 1):
+def predict_ch3(
+    net,
+    test_iter: Iterable,
+    n: int = 6,
+    labels_fn: Callable[[torch.Tensor], list[str]] | None = None,
+    num_rows: int = 1,
+):
     """Show the first ``n`` images of ``test_iter`` titled "true / predicted" (as d2l's).
 
     Parameters

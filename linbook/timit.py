@@ -124,7 +124,9 @@ _NOISE_SD, _NOISE_AR = 1.7, 0.4  # frame noise: AR(1), stationary standard devia
 class _World:
     """The stand-in's phone inventory: state means, durations and transitions."""
 
-    means: np.ndarray  # (39, 2, 3, 13): class, variant (allophone), state (begin/middle/end), cepstra
+    means: (
+        np.ndarray
+    )  # (39, 2, 3, 13): class, variant (allophone), state (begin/middle/end), cepstra
     durations: np.ndarray  # (39,) mean frames per phone
     transitions: np.ndarray  # (39, 39) next-phone probabilities, zero diagonal
 
@@ -136,9 +138,11 @@ def _make_world(seed: int) -> _World:
     # classes of one broad class lie close together: confusable from a single frame
     class_means = centers[group] + rng.normal(0.0, _WITHIN_GROUP_SD, (N_CLASSES, _N_CEPSTRA))
     # each class has 2 variants and moves through 3 states: its frames are not one Gaussian
-    means = (class_means[:, None, None, :]
-             + rng.normal(0.0, _VARIANT_SD, (N_CLASSES, 2, 1, _N_CEPSTRA))
-             + rng.normal(0.0, _STATE_SD, (N_CLASSES, 1, 3, _N_CEPSTRA)))
+    means = (
+        class_means[:, None, None, :]
+        + rng.normal(0.0, _VARIANT_SD, (N_CLASSES, 2, 1, _N_CEPSTRA))
+        + rng.normal(0.0, _STATE_SD, (N_CLASSES, 1, 3, _N_CEPSTRA))
+    )
     durations = rng.uniform(3.0, 13.0, N_CLASSES)
     durations[_SILENCE] = 18.0
     transitions = np.zeros((N_CLASSES, N_CLASSES))
@@ -179,7 +183,9 @@ def _deltas(c: np.ndarray, n: int = 2) -> np.ndarray:
     return num / (2.0 * sum(k * k for k in range(1, n + 1)))
 
 
-def _utterance_frames(means: np.ndarray, speaker: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _utterance_frames(
+    means: np.ndarray, speaker: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """The (T, 39) frames of one utterance from its (T, 13) frame means: cepstra + Δ + ΔΔ."""
     clean = means + speaker
     # coarticulation: each frame blends into its neighbours (triangular kernel, 5 frames)
@@ -207,8 +213,14 @@ def _stack_context(frames: np.ndarray) -> np.ndarray:
     return windows.transpose(0, 2, 1).reshape(len(frames), N_FEATURES)
 
 
-def _generate(n_rows: int, world: _World, rng: np.random.Generator, scale: tuple[np.ndarray, np.ndarray],
-              x_out: np.ndarray, y_out: np.ndarray | None) -> int:
+def _generate(
+    n_rows: int,
+    world: _World,
+    rng: np.random.Generator,
+    scale: tuple[np.ndarray, np.ndarray],
+    x_out: np.ndarray,
+    y_out: np.ndarray | None,
+) -> int:
     """Fill ``x_out`` (and ``y_out``) with utterances of 8 per speaker; return the utterance count."""
     mean, std = scale
     row, n_utt, speaker = 0, 0, np.zeros(_N_CEPSTRA)
@@ -231,7 +243,9 @@ def _frame_scale(world: _World, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std per frame feature, from a fixed pilot sample (so that rows are ~standardised)."""
     rng = np.random.default_rng([seed, 104729])
     frames = [
-        _utterance_frames(_utterance_labels(world, rng)[1], rng.normal(0.0, _SPEAKER_SD, _N_CEPSTRA), rng)
+        _utterance_frames(
+            _utterance_labels(world, rng)[1], rng.normal(0.0, _SPEAKER_SD, _N_CEPSTRA), rng
+        )
         for _ in range(40)
     ]
     stacked = np.concatenate(frames)
@@ -245,8 +259,12 @@ def _check_rows(name: str, value: int) -> None:
         raise ValueError(f"{name} must be at least 100 rows, got {value}")
 
 
-def make_standin(folder: str | os.PathLike | None = None, n_train: int = STANDIN_TRAIN_ROWS,
-                 n_test: int = STANDIN_TEST_ROWS, seed: int = 0) -> Path:
+def make_standin(
+    folder: str | os.PathLike | None = None,
+    n_train: int = STANDIN_TRAIN_ROWS,
+    n_test: int = STANDIN_TEST_ROWS,
+    seed: int = 0,
+) -> Path:
     """Write (or reuse) a deterministic stand-in for the TIMIT files; return its folder.
 
     The folder gets ``train_11.npy`` (``(n_train, 429)`` float32), ``train_label_11.npy``
@@ -295,9 +313,12 @@ def make_standin(folder: str | os.PathLike | None = None, n_train: int = STANDIN
             return folder
         raise FileExistsError(
             f"{folder} holds a stand-in with other parameters ({found.get('params')}); "
-            "delete the folder or pass another one")
+            "delete the folder or pass another one"
+        )
     if folder.exists() and any(folder.iterdir()):
-        raise FileExistsError(f"{folder} exists and is not a stand-in folder; pass an empty or new folder")
+        raise FileExistsError(
+            f"{folder} exists and is not a stand-in folder; pass an empty or new folder"
+        )
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
@@ -305,15 +326,17 @@ def make_standin(folder: str | os.PathLike | None = None, n_train: int = STANDIN
         world = _make_world(seed)
         scale = _frame_scale(world, seed)
         train_rng, test_rng = (np.random.default_rng([seed, k]) for k in (1, 2))
-        x = np.lib.format.open_memmap(tmp / "train_11.npy", mode="w+", dtype=np.float32,
-                                      shape=(n_train, N_FEATURES))
+        x = np.lib.format.open_memmap(
+            tmp / "train_11.npy", mode="w+", dtype=np.float32, shape=(n_train, N_FEATURES)
+        )
         y = np.empty(n_train, dtype=np.int64)
         n_utt_train = _generate(n_train, world, train_rng, scale, x, y)
         x.flush()
         del x
         np.save(tmp / "train_label_11.npy", y.astype("<U2"))
-        x = np.lib.format.open_memmap(tmp / "test_11.npy", mode="w+", dtype=np.float32,
-                                      shape=(n_test, N_FEATURES))
+        x = np.lib.format.open_memmap(
+            tmp / "test_11.npy", mode="w+", dtype=np.float32, shape=(n_test, N_FEATURES)
+        )
         n_utt_test = _generate(n_test, world, test_rng, scale, x, None)
         x.flush()
         del x
@@ -339,8 +362,9 @@ def make_standin(folder: str | os.PathLike | None = None, n_train: int = STANDIN
     return folder
 
 
-def default_standin_dir(n_train: int = STANDIN_TRAIN_ROWS, n_test: int = STANDIN_TEST_ROWS,
-                        seed: int = 0) -> Path:
+def default_standin_dir(
+    n_train: int = STANDIN_TRAIN_ROWS, n_test: int = STANDIN_TEST_ROWS, seed: int = 0
+) -> Path:
     """Return the cache folder of a stand-in: ``$LINBOOK_CACHE`` or ``~/.cache/linbook``, else the temp dir.
 
     The folder name encodes the parameters and the generator version, so different sizes
@@ -398,9 +422,11 @@ class TimitData:
         """One line that says which data this is (loudly, for a stand-in)."""
         shapes = f"train {self.train_x.shape}, test {self.test_x.shape}"
         if self.is_standin:
-            return (f"STAND-IN DATA (synthetic, NOT TIMIT): {shapes}; the real set has "
-                    f"train {REAL_SHAPES['train_11.npy']}, test {REAL_SHAPES['test_11.npy']}. "
-                    f"Folder: {self.folder}")
+            return (
+                f"STAND-IN DATA (synthetic, NOT TIMIT): {shapes}; the real set has "
+                f"train {REAL_SHAPES['train_11.npy']}, test {REAL_SHAPES['test_11.npy']}. "
+                f"Folder: {self.folder}"
+            )
         return f"REAL TIMIT DATA (Kaggle {COMPETITION}): {shapes}. Folder: {self.folder}"
 
 
@@ -438,14 +464,17 @@ def _open_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r")
     except (ValueError, OSError) as err:
-        raise TimitDataError(f"{path} is not a readable .npy file ({err}); delete it and fetch it again") from None
+        raise TimitDataError(
+            f"{path} is not a readable .npy file ({err}); delete it and fetch it again"
+        ) from None
 
 
 def _load_matrix(path: Path) -> np.ndarray:
     x = _open_npy(path)
     if x.ndim != 2 or x.shape[1] != N_FEATURES or x.dtype != np.float32:
-        raise TimitDataError(f"{path} must be a float32 array of shape (n, {N_FEATURES}), "
-                             f"got {x.dtype} {x.shape}")
+        raise TimitDataError(
+            f"{path} must be a float32 array of shape (n, {N_FEATURES}), got {x.dtype} {x.shape}"
+        )
     return x
 
 
@@ -467,16 +496,25 @@ def load_timit(folder: str | os.PathLike) -> TimitData:
         train_y = labels_to_int(raw)
     except ValueError as err:
         raise TimitDataError(f"{label_path}: {err}") from None
-    real = (not (folder / STANDIN_MARKER).exists()
-            and train_x.shape == REAL_SHAPES["train_11.npy"]
-            and test_x.shape == REAL_SHAPES["test_11.npy"])
-    return TimitData(folder=folder, source="real" if real else "stand-in",
-                     train_x=train_x, train_y=train_y, test_x=test_x)
+    real = (
+        not (folder / STANDIN_MARKER).exists()
+        and train_x.shape == REAL_SHAPES["train_11.npy"]
+        and test_x.shape == REAL_SHAPES["test_11.npy"]
+    )
+    return TimitData(
+        folder=folder,
+        source="real" if real else "stand-in",
+        train_x=train_x,
+        train_y=train_y,
+        test_x=test_x,
+    )
 
 
-def open_competition_data(data_dir: str | os.PathLike | None = None,
-                          standin_dir: str | os.PathLike | None = None,
-                          download: bool = False) -> TimitData:
+def open_competition_data(
+    data_dir: str | os.PathLike | None = None,
+    standin_dir: str | os.PathLike | None = None,
+    download: bool = False,
+) -> TimitData:
     """Open the real competition files if they can be found, else the stand-in.
 
     Calls ``linbook.kaggle.fetch_competition("ml2021spring-hw2", data_dir, download)``. When
@@ -534,9 +572,16 @@ class FrameLoader:
         batches are read from ``x`` as they are needed.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray | None, rows: slice | np.ndarray | None = None,
-                 batch_size: int = 64, shuffle: bool = False, seed: int = 0,
-                 device: torch.device | str | None = None) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray | None,
+        rows: slice | np.ndarray | None = None,
+        batch_size: int = 64,
+        shuffle: bool = False,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if x.ndim != 2:
@@ -581,7 +626,9 @@ class FrameLoader:
         for i in range(0, len(rows), chunk):
             part = rows[i : i + chunk]
             block = self.x[part[0] : part[-1] + 1] if self._range else self.x[part]
-            xd[i : i + len(part)] = torch.from_numpy(np.array(block, dtype=np.float32)).to(self.device)
+            xd[i : i + len(part)] = torch.from_numpy(np.array(block, dtype=np.float32)).to(
+                self.device
+            )
         yd = None
         if self.y is not None:
             yd = torch.from_numpy(np.asarray(self.y[rows], dtype=np.int64)).to(self.device)
@@ -612,7 +659,11 @@ class FrameLoader:
                 else:
                     picked = rows[pos]
                     X = torch.from_numpy(np.asarray(self.x[picked], dtype=np.float32))
-                y = torch.from_numpy(np.asarray(self.y[picked], dtype=np.int64)) if self.y is not None else None
+                y = (
+                    torch.from_numpy(np.asarray(self.y[picked], dtype=np.int64))
+                    if self.y is not None
+                    else None
+                )
             yield (X, y) if y is not None else X
 
 
@@ -624,9 +675,12 @@ class FrameLoader:
 def sample_model() -> nn.Sequential:
     """The course's sample model: 429 → 1024 → 512 → 128 → 39, sigmoid activations."""
     return nn.Sequential(
-        nn.Linear(N_FEATURES, 1024), nn.Sigmoid(),
-        nn.Linear(1024, 512), nn.Sigmoid(),
-        nn.Linear(512, 128), nn.Sigmoid(),
+        nn.Linear(N_FEATURES, 1024),
+        nn.Sigmoid(),
+        nn.Linear(1024, 512),
+        nn.Sigmoid(),
+        nn.Linear(512, 128),
+        nn.Sigmoid(),
         nn.Linear(128, N_CLASSES),
     )
 
@@ -687,16 +741,38 @@ class TrainConfig:
 CONFIGS: dict[str, dict[str, TrainConfig]] = {
     "real": {
         # the course's sample code, unchanged
-        "sample": TrainConfig(model="sample", optimizer="adam", lr=1e-4, batch_size=64, num_epochs=20),
-        "improved": TrainConfig(model="improved", hidden=1024, depth=4, dropout=0.3, optimizer="adamw",
-                                lr=1e-3, weight_decay=1e-4, batch_size=512, num_epochs=30,
-                                schedule="cosine"),
+        "sample": TrainConfig(
+            model="sample", optimizer="adam", lr=1e-4, batch_size=64, num_epochs=20
+        ),
+        "improved": TrainConfig(
+            model="improved",
+            hidden=1024,
+            depth=4,
+            dropout=0.3,
+            optimizer="adamw",
+            lr=1e-3,
+            weight_decay=1e-4,
+            batch_size=512,
+            num_epochs=30,
+            schedule="cosine",
+        ),
     },
     "stand-in": {
-        "sample": TrainConfig(model="sample", optimizer="adam", lr=1e-4, batch_size=64, num_epochs=3),
-        "improved": TrainConfig(model="improved", hidden=512, depth=3, dropout=0.3, optimizer="adamw",
-                                lr=1e-3, weight_decay=1e-4, batch_size=256, num_epochs=6,
-                                schedule="cosine"),
+        "sample": TrainConfig(
+            model="sample", optimizer="adam", lr=1e-4, batch_size=64, num_epochs=3
+        ),
+        "improved": TrainConfig(
+            model="improved",
+            hidden=512,
+            depth=3,
+            dropout=0.3,
+            optimizer="adamw",
+            lr=1e-3,
+            weight_decay=1e-4,
+            batch_size=256,
+            num_epochs=6,
+            schedule="cosine",
+        ),
     },
 }
 
@@ -729,8 +805,13 @@ class FitResult:
         return float(max(self.val_acc))
 
 
-def fit(data: TimitData, config: TrainConfig, seed: int = 0, device: torch.device | str | None = None,
-        verbose: bool = False) -> FitResult:
+def fit(
+    data: TimitData,
+    config: TrainConfig,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    verbose: bool = False,
+) -> FitResult:
     """Train the model of ``config`` on ``data`` (val = last ``val_ratio`` of the rows); keep the best epoch.
 
     As the course's code does, the validation accuracy is measured after every epoch and the
@@ -743,13 +824,23 @@ def fit(data: TimitData, config: TrainConfig, seed: int = 0, device: torch.devic
     set_seed(seed)
     net = build_model(config).to(device)
     train_rows, val_rows = data.split(config.val_ratio)
-    train_iter = FrameLoader(data.train_x, data.train_y, train_rows, config.batch_size,
-                             shuffle=True, seed=seed, device=device)
+    train_iter = FrameLoader(
+        data.train_x,
+        data.train_y,
+        train_rows,
+        config.batch_size,
+        shuffle=True,
+        seed=seed,
+        device=device,
+    )
     val_iter = FrameLoader(data.train_x, data.train_y, val_rows, 4096, device=device)
     opt_cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
     optimizer = opt_cls(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.num_epochs)
-                 if config.schedule == "cosine" else None)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.num_epochs)
+        if config.schedule == "cosine"
+        else None
+    )
     loss = nn.CrossEntropyLoss()
     result = FitResult(net=net, config=config)
     best_state, best_acc = None, -1.0
@@ -766,15 +857,22 @@ def fit(data: TimitData, config: TrainConfig, seed: int = 0, device: torch.devic
         if val_acc > best_acc:
             best_acc, best_state = val_acc, copy.deepcopy(net.state_dict())
         if verbose:
-            print(f"[{epoch + 1:03d}/{config.num_epochs:03d}] train loss {train_loss:.4f}, "
-                  f"train acc {train_acc:.4f} | val acc {val_acc:.4f} ({result.seconds[-1]:.1f} s)")
+            print(
+                f"[{epoch + 1:03d}/{config.num_epochs:03d}] train loss {train_loss:.4f}, "
+                f"train acc {train_acc:.4f} | val acc {val_acc:.4f} ({result.seconds[-1]:.1f} s)"
+            )
     net.load_state_dict(best_state)
     net.eval()
     return result
 
 
-def predict_proba(net: nn.Module, x: np.ndarray, rows: slice | np.ndarray | None = None,
-                  batch_size: int = 4096, device: torch.device | str | None = None) -> np.ndarray:
+def predict_proba(
+    net: nn.Module,
+    x: np.ndarray,
+    rows: slice | np.ndarray | None = None,
+    batch_size: int = 4096,
+    device: torch.device | str | None = None,
+) -> np.ndarray:
     """Class probabilities ``(n, 39)`` float32 of ``net`` for the rows of ``x`` (read batch by batch)."""
     if device is None:
         params = list(net.parameters())
@@ -923,11 +1021,15 @@ def validate_prediction(path: str | os.PathLike, n_rows: int) -> np.ndarray:
             try:
                 i, c = int(row[0]), int(row[1])
             except ValueError:
-                raise ValueError(f"{path}:{line_no}: Id and Class must be integers, got {row}") from None
+                raise ValueError(
+                    f"{path}:{line_no}: Id and Class must be integers, got {row}"
+                ) from None
             if i != count:
                 raise ValueError(f"{path}:{line_no}: Id must be {count}, got {i}")
             if not 0 <= c < N_CLASSES:
-                raise ValueError(f"{path}:{line_no}: Class must lie in 0 … {N_CLASSES - 1}, got {c}")
+                raise ValueError(
+                    f"{path}:{line_no}: Class must lie in 0 … {N_CLASSES - 1}, got {c}"
+                )
             classes[count] = c
             count += 1
     if count != n_rows:
@@ -940,8 +1042,11 @@ def validate_prediction(path: str | os.PathLike, n_rows: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def memory_estimate(n_train: int = REAL_SHAPES["train_11.npy"][0], n_test: int = REAL_SHAPES["test_11.npy"][0],
-                    config: TrainConfig | None = None) -> dict[str, int]:
+def memory_estimate(
+    n_train: int = REAL_SHAPES["train_11.npy"][0],
+    n_test: int = REAL_SHAPES["test_11.npy"][0],
+    config: TrainConfig | None = None,
+) -> dict[str, int]:
     """Bytes that a run needs, by item (defaults: the real data set and the real improved model).
 
     Returns a dict with

@@ -331,7 +331,7 @@ class MomentumSGD(torch.optim.Optimizer):
                     state["movement"] = torch.zeros_like(param)
                 movement = state["movement"]
                 movement.mul_(momentum).add_(param.grad, alpha=-lr)  # m = λ m - η g
-                param.add_(movement)                                   # θ = θ + m
+                param.add_(movement)  # θ = θ + m
         return loss
 
 
@@ -461,8 +461,14 @@ class BatchNorm(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         Y, running_mean, running_var = batch_norm(
-            X, self.gamma, self.beta, self.running_mean, self.running_var,
-            training=self.training, momentum=self.momentum, eps=self.eps,
+            X,
+            self.gamma,
+            self.beta,
+            self.running_mean,
+            self.running_var,
+            training=self.training,
+            momentum=self.momentum,
+            eps=self.eps,
         )
         if self.training:
             self.running_mean.copy_(running_mean)

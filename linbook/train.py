@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -229,8 +229,11 @@ def train_ch3(
     if animate:
         from .plot import Animator
 
-        animator = Animator(xlabel="epoch", xlim=[1, max(num_epochs, 1)],
-                            legend=["train loss", "train acc", "test acc"])
+        animator = Animator(
+            xlabel="epoch",
+            xlim=[1, max(num_epochs, 1)],
+            legend=["train loss", "train acc", "test acc"],
+        )
     history = History()
     for epoch in range(num_epochs):
         start = time.perf_counter()

@@ -39,8 +39,9 @@ def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
     return path
 
 
-def write_fake_fashion_mnist(folder: Path, n_train: int = 12, n_test: int = 5, fill: int = 7,
-                             compress: bool = True) -> Path:
+def write_fake_fashion_mnist(
+    folder: Path, n_train: int = 12, n_test: int = 5, fill: int = 7, compress: bool = True
+) -> Path:
     """Write the four Fashion-MNIST files with tiny, recognisable contents into ``folder``."""
     rng = np.random.default_rng(fill)
     for prefix, n in (("train", n_train), ("t10k", n_test)):

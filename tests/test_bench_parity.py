@@ -39,8 +39,10 @@ def d2l():
 def _fixed_batches(n_batches=2, batch_size=32, seed=0):
     generator = torch.Generator().manual_seed(seed)
     return [
-        (torch.rand(batch_size, 1, 28, 28, generator=generator),
-         torch.randint(0, 10, (batch_size,), generator=generator))
+        (
+            torch.rand(batch_size, 1, 28, 28, generator=generator),
+            torch.randint(0, 10, (batch_size,), generator=generator),
+        )
         for _ in range(n_batches)
     ]
 
@@ -57,7 +59,9 @@ def test_accuracy_and_evaluate_accuracy_agree(d2l):
     batches = _fixed_batches(3)
     X, y = batches[0]
     assert linbook.accuracy(net(X), y) == d2l.accuracy(net(X), y)
-    assert evaluate_accuracy(net, batches) == pytest.approx(d2l.evaluate_accuracy(net, batches), abs=1e-12)
+    assert evaluate_accuracy(net, batches) == pytest.approx(
+        d2l.evaluate_accuracy(net, batches), abs=1e-12
+    )
 
 
 @pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True")
@@ -67,7 +71,9 @@ def test_one_epoch_with_an_optimizer_gives_the_same_loss_accuracy_and_weights(d2
     net_d2l = _chapter_net()
     net_lb = copy.deepcopy(net_d2l)
     loss = nn.CrossEntropyLoss(reduction="none")
-    d2l_result = d2l.train_epoch_ch3(net_d2l, batches, loss, torch.optim.SGD(net_d2l.parameters(), lr=LR))
+    d2l_result = d2l.train_epoch_ch3(
+        net_d2l, batches, loss, torch.optim.SGD(net_d2l.parameters(), lr=LR)
+    )
     lb_result = train_epoch_ch3(net_lb, batches, loss, torch.optim.SGD(net_lb.parameters(), lr=LR))
     assert lb_result[0] == pytest.approx(d2l_result[0], rel=1e-6)  # mean loss per example
     assert lb_result[1] == d2l_result[1]  # training accuracy
@@ -94,8 +100,10 @@ def test_one_epoch_from_scratch_with_a_sgd_updater_gives_the_same_results(d2l):
     torch.manual_seed(1)
     W0, b0 = torch.normal(0, 0.01, (784, 10)), torch.zeros(10)
     results, params = {}, {}
-    for name, train_epoch, sgd_fn in (("d2l", d2l.train_epoch_ch3, d2l.sgd),
-                                      ("linbook", train_epoch_ch3, sgd)):
+    for name, train_epoch, sgd_fn in (
+        ("d2l", d2l.train_epoch_ch3, d2l.sgd),
+        ("linbook", train_epoch_ch3, sgd),
+    ):
         W, b = W0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
 
         def net(X, W=W, b=b):
@@ -121,8 +129,12 @@ def test_mean_reduction_same_update_but_d2l_reports_the_loss_divided_by_the_batc
     net_d2l = _chapter_net()
     net_lb = copy.deepcopy(net_d2l)
     loss = nn.CrossEntropyLoss()
-    d2l_loss, d2l_acc = d2l.train_epoch_ch3(net_d2l, batches, loss, torch.optim.SGD(net_d2l.parameters(), lr=LR))
-    lb_loss, lb_acc = train_epoch_ch3(net_lb, batches, loss, torch.optim.SGD(net_lb.parameters(), lr=LR))
+    d2l_loss, d2l_acc = d2l.train_epoch_ch3(
+        net_d2l, batches, loss, torch.optim.SGD(net_d2l.parameters(), lr=LR)
+    )
+    lb_loss, lb_acc = train_epoch_ch3(
+        net_lb, batches, loss, torch.optim.SGD(net_lb.parameters(), lr=LR)
+    )
     assert lb_loss == pytest.approx(32 * d2l_loss, rel=1e-6)
     assert lb_acc == d2l_acc
     assert torch.allclose(net_d2l[1].weight, net_lb[1].weight, atol=1e-7)
@@ -155,9 +167,12 @@ def test_both_loaders_give_the_same_real_batch_and_the_same_loss_and_accuracy(d2
     net_d2l = _chapter_net()
     net_lb = copy.deepcopy(net_d2l)
     loss = nn.CrossEntropyLoss(reduction="none")
-    d2l_result = d2l.train_epoch_ch3(net_d2l, [(X_d2l, y_d2l)], loss,
-                                     torch.optim.SGD(net_d2l.parameters(), lr=LR))
-    lb_result = train_epoch_ch3(net_lb, [(X_lb, y_lb)], loss, torch.optim.SGD(net_lb.parameters(), lr=LR))
+    d2l_result = d2l.train_epoch_ch3(
+        net_d2l, [(X_d2l, y_d2l)], loss, torch.optim.SGD(net_d2l.parameters(), lr=LR)
+    )
+    lb_result = train_epoch_ch3(
+        net_lb, [(X_lb, y_lb)], loss, torch.optim.SGD(net_lb.parameters(), lr=LR)
+    )
     assert lb_result[0] == pytest.approx(d2l_result[0], rel=1e-6)
     assert lb_result[1] == d2l_result[1]
     assert torch.allclose(net_d2l[1].weight, net_lb[1].weight, atol=1e-7)

@@ -20,8 +20,11 @@ def _toc_files(entries):
 
 
 TOC_FILES = [TOC["root"], *_toc_files(TOC["chapters"])]
-NOTEBOOKS = sorted(p for p in (REPO / "chapters").glob("*.md")
-                   if p.read_text(encoding="utf-8").startswith("---\njupytext:"))
+NOTEBOOKS = sorted(
+    p
+    for p in (REPO / "chapters").glob("*.md")
+    if p.read_text(encoding="utf-8").startswith("---\njupytext:")
+)
 
 
 def test_every_toc_entry_exists_and_every_page_is_in_the_toc():
@@ -57,18 +60,29 @@ def test_first_code_cell_installs_linbook_from_the_configured_repository_only_in
     cells = [c for c in jupytext.read(md).cells if c.cell_type == "code"]
     assert cells, f"{md.name} has no code cell"
     first = cells[0].source
-    assert 'if "google.colab" in sys.modules:' in first, f"{md.name}: first code cell must detect Colab"
+    assert 'if "google.colab" in sys.modules:' in first, (
+        f"{md.name}: first code cell must detect Colab"
+    )
     urls = re.findall(r"git\+(https://\S+?)[\"'\s]", first)
-    assert urls == [url], f"{md.name}: install URL {urls} differs from _config.yml repository.url {url}"
+    assert urls == [url], (
+        f"{md.name}: install URL {urls} differs from _config.yml repository.url {url}"
+    )
     for cell in cells[1:]:
-        assert "git+https://" not in cell.source, f"{md.name}: only the first cell may install linbook"
+        assert "git+https://" not in cell.source, (
+            f"{md.name}: only the first cell may install linbook"
+        )
 
 
 def test_repository_url_is_written_in_one_place():
     url = CONFIG["repository"]["url"].rstrip("/")
     owner_repo = url.split("github.com/")[1]
     offenders = []
-    for path in [*REPO.glob("*.md"), *REPO.glob("*.toml"), *REPO.glob("linbook/*.py"), *REPO.glob(".github/**/*.yml")]:
+    for path in [
+        *REPO.glob("*.md"),
+        *REPO.glob("*.toml"),
+        *REPO.glob("linbook/*.py"),
+        *REPO.glob(".github/**/*.yml"),
+    ]:
         if owner_repo in path.read_text(encoding="utf-8"):
             offenders.append(path.name)
     # chapters reference it in their install cell (checked above); nothing else hard-codes it

@@ -29,8 +29,10 @@ def real_hw1() -> Path | None:
 
 HW1 = real_hw1()
 needs_real_data = pytest.mark.skipif(
-    HW1 is None, reason="the real ml2021spring-hw1 files are not available: set LINBOOK_DATA "
-    "to a folder holding ml2021spring-hw1/ (CI: ../shared/data)")
+    HW1 is None,
+    reason="the real ml2021spring-hw1 files are not available: set LINBOOK_DATA "
+    "to a folder holding ml2021spring-hw1/ (CI: ../shared/data)",
+)
 
 
 def synthetic_frame(n: int = 200, seed: int = 0, target: bool = True) -> pd.DataFrame:
@@ -41,7 +43,7 @@ def synthetic_frame(n: int = 200, seed: int = 0, target: bool = True) -> pd.Data
     df = pd.DataFrame(np.c_[states, days], columns=list(covid.FEATURES))
     df.insert(0, "id", np.arange(n))
     if target:
-        df[covid.TARGET] = 0.9 * df["tested_positive.1"] + 0.1 * df["cli.2"] + rng.normal(0, .1, n)
+        df[covid.TARGET] = 0.9 * df["tested_positive.1"] + 0.1 * df["cli.2"] + rng.normal(0, 0.1, n)
     return df
 
 
@@ -143,8 +145,9 @@ def test_feature_subset():
     assert model.predict(small).shape == (100,)
 
 
-@pytest.mark.parametrize("mask", [np.ones(50, bool), np.zeros(50, bool), np.arange(50) % 2,
-                                  np.ones(49, bool)])
+@pytest.mark.parametrize(
+    "mask", [np.ones(50, bool), np.zeros(50, bool), np.arange(50) % 2, np.ones(49, bool)]
+)
 def test_bad_masks(mask):
     with pytest.raises(ValueError, match="dev_mask"):
         covid.train(synthetic_frame(50), mask, config=TINY)

@@ -1,5 +1,3 @@
-import gzip
-import os
 import sys
 import types
 from pathlib import Path
@@ -7,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import write_fake_fashion_mnist, write_idx
+
 from linbook import data
 from linbook.data import (
     CorruptDataError,
@@ -26,6 +24,7 @@ DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
 
 # --- synthetic data and minibatches -------------------------------------------------------
+
 
 def test_synthetic_data_follows_the_linear_model():
     torch.manual_seed(0)
@@ -84,6 +83,7 @@ def test_tensor_loader_covers_every_example_once_per_epoch():
 
 # --- Fashion-MNIST search order ------------------------------------------------------------
 
+
 def test_search_order_prefers_linbook_data_then_repo_then_debian(isolated_search, monkeypatch):
     tmp = isolated_search
     env_dir, repo_data, debian = tmp / "env", tmp / "repo" / "data", tmp / "debian"
@@ -111,7 +111,12 @@ def test_not_found_error_lists_every_option(isolated_search):
     with pytest.raises(FashionMNISTNotFoundError) as info:
         load_data_fashion_mnist(8, download=False)
     message = str(info.value)
-    for hint in ("dataset-fashion-mnist", "LINBOOK_DATA", "download", str(isolated_search / "debian")):
+    for hint in (
+        "dataset-fashion-mnist",
+        "LINBOOK_DATA",
+        "download",
+        str(isolated_search / "debian"),
+    ):
         assert hint in message
 
 
@@ -127,7 +132,9 @@ def test_failed_download_leaves_nothing_behind(isolated_search, monkeypatch):
             (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b partial")
             raise ConnectionError("network is unreachable")
 
-    fake_tv = types.SimpleNamespace(datasets=types.SimpleNamespace(FashionMNIST=InterruptedDownload))
+    fake_tv = types.SimpleNamespace(
+        datasets=types.SimpleNamespace(FashionMNIST=InterruptedDownload)
+    )
     monkeypatch.setitem(sys.modules, "torchvision", fake_tv)
     with pytest.raises(FashionMNISTNotFoundError, match="download failed: ConnectionError"):
         read_fashion_mnist()
@@ -152,17 +159,24 @@ def test_successful_download_is_moved_into_place(isolated_search, monkeypatch):
     monkeypatch.setitem(sys.modules, "torchvision", fake_tv)
     # Debian re-compressed the archives, so their md5 differs from the official archives:
     # pretend these are the official ones to exercise the move-into-place path.
-    monkeypatch.setattr(data, "_FASHION_FILES", {
-        stem: (data._md5(DEBIAN / (stem + ".gz")), sha, n)
-        for stem, (_, sha, n) in data._FASHION_FILES.items()
-    })
+    monkeypatch.setattr(
+        data,
+        "_FASHION_FILES",
+        {
+            stem: (data._md5(DEBIAN / (stem + ".gz")), sha, n)
+            for stem, (_, sha, n) in data._FASHION_FILES.items()
+        },
+    )
     folder = data.fashion_mnist_source()
     assert folder == target / "FashionMNIST" / "raw"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(s + ".gz" for s in data._FASHION_FILES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        s + ".gz" for s in data._FASHION_FILES
+    )
     assert [p.name for p in target.iterdir()] == ["FashionMNIST"]  # temp folder removed
 
 
 # --- corrupt files ---------------------------------------------------------------------------
+
 
 def test_truncated_gzip_names_the_file(isolated_search, monkeypatch):
     folder = write_fake_fashion_mnist(isolated_search / "env")
@@ -196,7 +210,9 @@ def test_bad_magic_and_mismatched_counts(isolated_search, monkeypatch):
 def test_full_size_file_with_wrong_content_fails_checksum(isolated_search, monkeypatch):
     folder = isolated_search / "env"
     write_fake_fashion_mnist(folder)
-    write_idx(folder / "t10k-labels-idx1-ubyte", np.zeros(10000, np.uint8))  # right size, wrong data
+    write_idx(
+        folder / "t10k-labels-idx1-ubyte", np.zeros(10000, np.uint8)
+    )  # right size, wrong data
     write_idx(folder / "t10k-images-idx3-ubyte", np.zeros((10000, 28, 28), np.uint8))
     monkeypatch.setenv("LINBOOK_DATA", str(folder))
     with pytest.raises(CorruptDataError, match="checksum mismatch"):
@@ -204,6 +220,7 @@ def test_full_size_file_with_wrong_content_fails_checksum(isolated_search, monke
 
 
 # --- the loader ------------------------------------------------------------------------------
+
 
 def test_loader_yields_float_images_in_unit_range(isolated_search, monkeypatch):
     folder = write_fake_fashion_mnist(isolated_search / "env", n_train=10, fill=255)
@@ -217,8 +234,17 @@ def test_loader_yields_float_images_in_unit_range(isolated_search, monkeypatch):
     assert X_big.shape == (2, 1, 32, 40)
 
 
-@pytest.mark.parametrize("resize, error", [(0, ValueError), (-5, ValueError), ((28,), TypeError),
-                                           ("64", TypeError), ((32, 0), ValueError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "resize, error",
+    [
+        (0, ValueError),
+        (-5, ValueError),
+        ((28,), TypeError),
+        ("64", TypeError),
+        ((32, 0), ValueError),
+        (True, TypeError),
+    ],
+)
 def test_loader_rejects_bad_resize(resize, error):
     with pytest.raises(error, match="resize"):
         load_data_fashion_mnist(8, resize=resize, download=False)

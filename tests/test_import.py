@@ -14,7 +14,9 @@ def test_import_is_light_and_needs_no_network_display_or_credentials():
         "assert elapsed < 0.5, elapsed\n"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}  # no DISPLAY, no KAGGLE_* variables
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -27,8 +29,9 @@ def test_every_exported_name_resolves():
 
 
 def test_unknown_name_is_a_clear_attribute_error():
-    import linbook
     import pytest
+
+    import linbook
 
     with pytest.raises(AttributeError, match="no attribute 'train_ch4'"):
         linbook.train_ch4  # noqa: B018

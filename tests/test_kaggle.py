@@ -56,8 +56,14 @@ def home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    for name in ("LINBOOK_DATA", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN",
-                 "KAGGLE_CONFIG_DIR", "XDG_CONFIG_HOME"):
+    for name in (
+        "LINBOOK_DATA",
+        "KAGGLE_USERNAME",
+        "KAGGLE_KEY",
+        "KAGGLE_API_TOKEN",
+        "KAGGLE_CONFIG_DIR",
+        "XDG_CONFIG_HOME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(K, "_in_checkout", lambda: False)
 
@@ -163,8 +169,9 @@ def test_real_hw1_neither_imports_clients_nor_prints(tmp_path):
         "assert not bad, bad\n"
     )
     env = {**os.environ, "LINBOOK_DATA": str(REAL_ROOT), "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""
 
@@ -173,8 +180,9 @@ def test_import_without_credentials_is_silent(tmp_path):
     code = "import linbook\nfrom linbook import kaggle\nimport sys\nassert 'kaggle' not in sys.modules\n"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAGGLE_")}
     env["HOME"] = str(tmp_path)
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""
 
@@ -201,8 +209,11 @@ def test_npy_check_memory_maps(home, small_hw2, tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "load", recording_load)
     shapes = K.check_files(HW2, folder)
-    assert shapes == {"train_11.npy": (50, 429), "train_label_11.npy": (50,),
-                      "test_11.npy": (20, 429)}
+    assert shapes == {
+        "train_11.npy": (50, 429),
+        "train_label_11.npy": (50,),
+        "test_11.npy": (20, 429),
+    }
     assert calls == ["r", "r", "r"]
 
 
@@ -256,7 +267,10 @@ def test_kaggle_download_unzips_checks_and_places(home, creds, tmp_path, monkeyp
     folder = K.fetch_competition(HW1, data_dir=root)
     assert folder == root / HW1
     assert sorted(p.name for p in folder.iterdir()) == [
-        "covid.test.csv", "covid.train.csv", "sampleSubmission.csv"]
+        "covid.test.csv",
+        "covid.train.csv",
+        "sampleSubmission.csv",
+    ]
     assert leftovers(root) == []
     assert_secret_hidden(None, capsys)
     # a second call finds the files and downloads nothing
@@ -289,7 +303,10 @@ def test_gdown_hw2_zip_with_inner_folder(home, small_hw2, tmp_path, monkeypatch)
     folder = K.fetch_competition(HW2, data_dir=root, quiet=True)
     assert folder == root / HW2
     assert sorted(p.name for p in folder.iterdir()) == [
-        "test_11.npy", "train_11.npy", "train_label_11.npy"]
+        "test_11.npy",
+        "train_11.npy",
+        "train_label_11.npy",
+    ]
     assert leftovers(root) == []
 
 
@@ -334,9 +351,17 @@ def test_no_credentials_gives_the_steps(home, tmp_path, capsys):
     with pytest.raises(K.NoCredentialsError) as info:
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
     message = str(info.value)
-    for step in ("kaggle.json", "chmod 600", "KAGGLE_CONFIG_DIR", "KAGGLE_USERNAME",
-                 "KAGGLE_KEY", "https://www.kaggle.com/settings", "Colab",
-                 "https://www.kaggle.com/c/ml2021spring-hw1/rules", "gdown"):
+    for step in (
+        "kaggle.json",
+        "chmod 600",
+        "KAGGLE_CONFIG_DIR",
+        "KAGGLE_USERNAME",
+        "KAGGLE_KEY",
+        "https://www.kaggle.com/settings",
+        "Colab",
+        "https://www.kaggle.com/c/ml2021spring-hw1/rules",
+        "gdown",
+    ):
         assert step in message, step
     assert leftovers(tmp_path / "data") == []
 
@@ -372,7 +397,9 @@ def test_http_403_then_gdown_offline_reports_both(home, creds, tmp_path, monkeyp
 
 
 def test_http_401_means_bad_token(home, creds, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(K, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(http_error(401)))
+    monkeypatch.setattr(
+        K, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(http_error(401))
+    )
     with pytest.raises(K.NoCredentialsError, match="HTTP 401") as info:
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
     assert_secret_hidden(info.value, capsys)
@@ -405,8 +432,9 @@ def test_a_client_error_quoting_the_key_is_scrubbed(home, creds, tmp_path, monke
 
 
 def test_no_network_from_the_kaggle_client(home, creds, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(K, "_kaggle_download",
-                        lambda c, d, q: (_ for _ in ()).throw(refused_connection()))
+    monkeypatch.setattr(
+        K, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(refused_connection())
+    )
     with pytest.raises(K.NoNetworkError, match="The Kaggle API could not reach") as info:
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
     assert_secret_hidden(info.value, capsys)
@@ -461,8 +489,9 @@ def test_corrupt_zip_is_named_and_removed(home, creds, tmp_path, monkeypatch):
 
 
 def test_zip_member_outside_the_archive_is_refused(home, creds, tmp_path, monkeypatch):
-    monkeypatch.setattr(K, "_kaggle_download",
-                        lambda c, d, q: write_zip(d / "x.zip", {"../evil.csv": b"x"}))
+    monkeypatch.setattr(
+        K, "_kaggle_download", lambda c, d, q: write_zip(d / "x.zip", {"../evil.csv": b"x"})
+    )
     with pytest.raises(K.CorruptArchiveError, match="x.zip"):
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
     assert not (tmp_path / "data" / "evil.csv").exists()

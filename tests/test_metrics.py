@@ -10,7 +10,9 @@ from linbook.data import TensorLoader
 
 
 def test_confusion_matrix_counts_true_rows_and_predicted_columns():
-    cm = metrics.confusion_matrix(torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([0, 1, 1, 2, 0, 2]), 4)
+    cm = metrics.confusion_matrix(
+        torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([0, 1, 1, 2, 0, 2]), 4
+    )
     assert cm.dtype == torch.int64
     assert cm.tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 2, 0], [0, 0, 0, 0]]
     assert cm.sum() == 6 and cm.trace() == 4  # all examples; the hits on the diagonal
@@ -77,7 +79,9 @@ def test_predict_rejects_empty_iterators_and_wrong_score_shapes():
     with pytest.raises(ValueError, match="no examples"):
         metrics.predict(nn.Linear(2, 2), [])
     with pytest.raises(ValueError, match=r"\(batch, classes\)"):
-        metrics.predict(lambda X: X.sum(dim=1), [(torch.randn(3, 2), torch.zeros(3, dtype=torch.long))])
+        metrics.predict(
+            lambda X: X.sum(dim=1), [(torch.randn(3, 2), torch.zeros(3, dtype=torch.long))]
+        )
 
 
 def test_plot_confusion_matrix_draws_normalised_rows_with_labels():

@@ -10,7 +10,9 @@ def test_glue_uses_myst_nb_when_installed(monkeypatch):
     calls = []
     import myst_nb
 
-    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: calls.append((name, value, display)))
+    monkeypatch.setattr(
+        myst_nb, "glue", lambda name, value, display=True: calls.append((name, value, display))
+    )
     glue("acc", 0.5, display=False)
     assert calls == [("acc", 0.5, False)]
 

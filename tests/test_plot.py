@@ -17,12 +17,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_plot_draws_each_curve_against_x():
     x = np.linspace(-2, 2, 9)
-    ax = plot(x, [x ** 2, torch.tensor(x) * 2], "x", "y", legend=["x^2", "2x"])
+    ax = plot(x, [x**2, torch.tensor(x) * 2], "x", "y", legend=["x^2", "2x"])
     lines = ax.get_lines()
     assert len(lines) == 2
     np.testing.assert_allclose(lines[0].get_xdata(), x)
     np.testing.assert_allclose(lines[1].get_ydata(), 2 * x)
-    assert ax.get_xlabel() == "x" and [t.get_text() for t in ax.get_legend().get_texts()] == ["x^2", "2x"]
+    assert ax.get_xlabel() == "x" and [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "x^2",
+        "2x",
+    ]
 
 
 def test_plot_without_y_uses_the_index():
@@ -54,15 +57,18 @@ def test_animator_keeps_points_outside_jupyter():
 
 
 def test_animator_in_a_plain_python_script_does_not_crash():
-    code = ("from linbook import Animator\n"
-            "a = Animator(legend=['x'])\n"
-            "for i in range(3): a.add(i, i * i)\n"
-            "a.fig.savefig('out.png')\n"
-            "print('ok', a.Y)\n")
+    code = (
+        "from linbook import Animator\n"
+        "a = Animator(legend=['x'])\n"
+        "for i in range(3): a.add(i, i * i)\n"
+        "a.fig.savefig('out.png')\n"
+        "print('ok', a.Y)\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     env.pop("MPLBACKEND", None)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "ok [[0.0, 1.0, 4.0]]" in result.stdout
     (REPO / "out.png").unlink()
@@ -71,14 +77,21 @@ def test_animator_in_a_plain_python_script_does_not_crash():
 def test_animator_leaves_exactly_one_figure_in_an_executed_notebook():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell("from linbook import Animator\n"
-                                  "animator = Animator(xlabel='epoch', legend=['loss'])\n"
-                                  "for epoch in range(1, 6):\n"
-                                  "    animator.add(epoch, 1 / epoch)"),
+        nbformat.v4.new_code_cell(
+            "from linbook import Animator\n"
+            "animator = Animator(xlabel='epoch', legend=['loss'])\n"
+            "for epoch in range(1, 6):\n"
+            "    animator.add(epoch, 1 / epoch)"
+        ),
     ]
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(REPO)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+    ).execute()
     outputs = nb.cells[0].outputs
-    figures = [o for o in outputs if "data" in o and ("image/png" in o["data"] or "image/svg+xml" in o["data"])]
+    figures = [
+        o
+        for o in outputs
+        if "data" in o and ("image/png" in o["data"] or "image/svg+xml" in o["data"])
+    ]
     assert len(figures) == 1, [o.get("output_type") for o in outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]

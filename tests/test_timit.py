@@ -18,7 +18,9 @@ N_TRAIN, N_TEST = 3000, 700
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory) -> Path:
-    return timit.make_standin(tmp_path_factory.mktemp("timit") / "standin", n_train=N_TRAIN, n_test=N_TEST)
+    return timit.make_standin(
+        tmp_path_factory.mktemp("timit") / "standin", n_train=N_TRAIN, n_test=N_TEST
+    )
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +143,16 @@ def _write_set(folder: Path, x=None, y=None, t=None) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(x=np.zeros((20, 428), np.float32)), "shape"),
-    (dict(x=np.zeros((20, 429), np.float64)), "float32"),
-    (dict(y=np.array(["1"] * 19)), "expected"),
-    (dict(y=np.array(["39"] * 20)), "0 … 38"),
-    (dict(y=np.array(["a"] * 20)), "class ids"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(x=np.zeros((20, 428), np.float32)), "shape"),
+        (dict(x=np.zeros((20, 429), np.float64)), "float32"),
+        (dict(y=np.array(["1"] * 19)), "expected"),
+        (dict(y=np.array(["39"] * 20)), "0 … 38"),
+        (dict(y=np.array(["a"] * 20)), "class ids"),
+    ],
+)
 def test_load_timit_rejects_malformed_files(tmp_path, change, message):
     with pytest.raises(timit.TimitDataError, match=message):
         timit.load_timit(_write_set(tmp_path / "bad", **change))
@@ -174,7 +179,9 @@ def test_labels_to_int():
         timit.labels_to_int(np.array([1.0]))
 
 
-def test_open_competition_data_prefers_real_files_and_falls_back_to_the_standin(monkeypatch, tmp_path, standin):
+def test_open_competition_data_prefers_real_files_and_falls_back_to_the_standin(
+    monkeypatch, tmp_path, standin
+):
     from linbook import kaggle
 
     def not_found(competition, data_dir=None, download=True):
@@ -184,7 +191,9 @@ def test_open_competition_data_prefers_real_files_and_falls_back_to_the_standin(
     monkeypatch.setattr(kaggle, "fetch_competition", not_found)
     data = timit.open_competition_data(standin_dir=standin)  # reuses the stand-in there
     assert data.is_standin and data.folder == standin and "not found anywhere" in data.note
-    with pytest.raises(kaggle.CompetitionDataNotFoundError):  # asked to download: no silent stand-in
+    with pytest.raises(
+        kaggle.CompetitionDataNotFoundError
+    ):  # asked to download: no silent stand-in
         timit.open_competition_data(standin_dir=standin, download=True)
 
     def broken(competition, data_dir=None, download=True):
@@ -195,7 +204,9 @@ def test_open_competition_data_prefers_real_files_and_falls_back_to_the_standin(
         timit.open_competition_data(standin_dir=standin)
 
     found = _write_set(tmp_path / "competition")
-    monkeypatch.setattr(kaggle, "fetch_competition", lambda competition, data_dir=None, download=True: found)
+    monkeypatch.setattr(
+        kaggle, "fetch_competition", lambda competition, data_dir=None, download=True: found
+    )
     assert timit.open_competition_data().folder == found
 
 
@@ -219,16 +230,22 @@ def test_open_competition_data_without_files_here(monkeypatch, tmp_path):
 
 def test_frame_loader_visits_every_row_once_per_pass_reproducibly(data):
     train, _ = data.split()
-    loader = timit.FrameLoader(data.train_x, data.train_y, train, batch_size=256, shuffle=True, seed=3)
+    loader = timit.FrameLoader(
+        data.train_x, data.train_y, train, batch_size=256, shuffle=True, seed=3
+    )
     assert len(loader) == int(np.ceil(2400 / 256))
     first = [(X.clone(), y.clone()) for X, y in loader]
     second = [(X, y) for X, y in loader]
     X1 = torch.cat([X for X, _ in first])
     assert X1.shape == (2400, 429) and X1.dtype == torch.float32
     # every row exactly once
-    assert sorted(row.tobytes() for row in X1.numpy()) == sorted(row.tobytes() for row in data.train_x[:2400])
+    assert sorted(row.tobytes() for row in X1.numpy()) == sorted(
+        row.tobytes() for row in data.train_x[:2400]
+    )
     assert not torch.equal(first[0][0], second[0][0])  # a new order every pass
-    again = timit.FrameLoader(data.train_x, data.train_y, train, batch_size=256, shuffle=True, seed=3)
+    again = timit.FrameLoader(
+        data.train_x, data.train_y, train, batch_size=256, shuffle=True, seed=3
+    )
     X, y = next(iter(again))
     assert torch.equal(X, first[0][0]) and torch.equal(y, first[0][1])
     # labels travel with their rows
@@ -269,7 +286,9 @@ def test_models_have_the_documented_shapes():
     assert sum(isinstance(m, torch.nn.Sigmoid) for m in sample) == 3
     improved = timit.improved_model(hidden=64, depth=3, dropout=0.1)
     kinds = [type(m).__name__ for m in improved]
-    assert kinds.count("BatchNorm1d") == 3 and kinds.count("Dropout") == 3 and kinds.count("ReLU") == 3
+    assert (
+        kinds.count("BatchNorm1d") == 3 and kinds.count("Dropout") == 3 and kinds.count("ReLU") == 3
+    )
     assert improved(torch.zeros(4, 429)).shape == (4, 39)
     with pytest.raises(ValueError, match="dropout"):
         timit.improved_model(dropout=1.0)
@@ -277,13 +296,18 @@ def test_models_have_the_documented_shapes():
 
 def test_configs_document_the_course_settings_and_a_real_run():
     real = timit.CONFIGS["real"]
-    assert (real["sample"].lr, real["sample"].batch_size, real["sample"].num_epochs) == (1e-4, 64, 20)
+    assert (real["sample"].lr, real["sample"].batch_size, real["sample"].num_epochs) == (
+        1e-4,
+        64,
+        20,
+    )
     assert real["sample"].optimizer == "adam" and real["sample"].val_ratio == 0.2
     standin = timit.CONFIGS["stand-in"]
     # the stand-in keeps the models and optimizers, only the budget differs
     for name in ("sample", "improved"):
         assert replace(standin[name], num_epochs=1, hidden=1, depth=1) == replace(
-            real[name], num_epochs=1, hidden=1, depth=1, batch_size=standin[name].batch_size)
+            real[name], num_epochs=1, hidden=1, depth=1, batch_size=standin[name].batch_size
+        )
     with pytest.raises(ValueError, match="model"):
         timit.TrainConfig(model="cnn")
     with pytest.raises(ValueError, match="lr"):
@@ -291,7 +315,9 @@ def test_configs_document_the_course_settings_and_a_real_run():
 
 
 def test_fit_is_reproducible_and_keeps_the_best_epoch(data):
-    config = replace(timit.CONFIGS["stand-in"]["improved"], hidden=64, depth=2, num_epochs=3, batch_size=128)
+    config = replace(
+        timit.CONFIGS["stand-in"]["improved"], hidden=64, depth=2, num_epochs=3, batch_size=128
+    )
     a = timit.fit(data, config, seed=0, device="cpu")
     b = timit.fit(data, config, seed=0, device="cpu")
     assert a.val_acc == b.val_acc and len(a.val_acc) == 3
@@ -321,7 +347,9 @@ def test_smooth_proba_averages_within_utterances_only():
     out = timit.smooth_proba(p, 3, starts=np.array([0, 4]))
     np.testing.assert_allclose(out[0], [1, 0, 0])  # edge: mean of rows 0, 1
     np.testing.assert_allclose(out[2], [2 / 3, 1 / 3, 0])
-    np.testing.assert_allclose(out[3], [1 / 2, 1 / 2, 0])  # rows 2, 3 only: row 4 is another utterance
+    np.testing.assert_allclose(
+        out[3], [1 / 2, 1 / 2, 0]
+    )  # rows 2, 3 only: row 4 is another utterance
     np.testing.assert_allclose(out[4], [0, 0, 1])
     np.testing.assert_allclose(out.sum(1), 1, rtol=1e-6)
     np.testing.assert_array_equal(timit.smooth_proba(p, 1), p)
@@ -334,8 +362,12 @@ def test_smooth_proba_averages_within_utterances_only():
 def test_majority_filter_removes_isolated_labels():
     pred = np.array([3, 3, 5, 3, 3, 7, 7, 7])
     np.testing.assert_array_equal(timit.majority_filter(pred, 3), [3, 3, 3, 3, 3, 7, 7, 7])
-    np.testing.assert_array_equal(timit.majority_filter(pred, 3, starts=np.array([0, 2])), [3, 3, 3, 3, 3, 7, 7, 7])
-    np.testing.assert_array_equal(timit.majority_filter(np.array([3, 5]), 3, starts=np.array([0, 1])), [3, 5])
+    np.testing.assert_array_equal(
+        timit.majority_filter(pred, 3, starts=np.array([0, 2])), [3, 3, 3, 3, 3, 7, 7, 7]
+    )
+    np.testing.assert_array_equal(
+        timit.majority_filter(np.array([3, 5]), 3, starts=np.array([0, 1])), [3, 5]
+    )
     with pytest.raises(ValueError, match="integer"):
         timit.majority_filter(np.array([0.5]), 3)
 
@@ -356,13 +388,16 @@ def test_write_and_validate_prediction(tmp_path):
     assert not (tmp_path / "p.csv").exists()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("id,class\n0,1\n", "header"),
-    ("Id,Class\n1,1\n", "Id must be 0"),
-    ("Id,Class\n0,x\n", "integers"),
-    ("Id,Class\n0,39\n", "0 … 38"),
-    ("Id,Class\n0,1,2\n", "2 fields"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("id,class\n0,1\n", "header"),
+        ("Id,Class\n1,1\n", "Id must be 0"),
+        ("Id,Class\n0,x\n", "integers"),
+        ("Id,Class\n0,39\n", "0 … 38"),
+        ("Id,Class\n0,1,2\n", "2 fields"),
+    ],
+)
 def test_validate_prediction_says_what_is_wrong(tmp_path, text, message):
     path = tmp_path / "prediction.csv"
     path.write_text(text)
@@ -373,7 +408,9 @@ def test_validate_prediction_says_what_is_wrong(tmp_path, text, message):
 def test_pipeline_on_a_small_standin_writes_a_valid_submission(tmp_path, data):
     config = replace(timit.CONFIGS["stand-in"]["improved"], hidden=64, depth=2, num_epochs=1)
     result = timit.fit(data, config, seed=0, device="cpu")
-    proba = timit.smooth_proba(timit.predict_proba(result.net, data.test_x), 7, timit.utterance_starts(data.test_x))
+    proba = timit.smooth_proba(
+        timit.predict_proba(result.net, data.test_x), 7, timit.utterance_starts(data.test_x)
+    )
     path = timit.write_prediction(tmp_path / "prediction.csv", proba.argmax(1))
     assert len(timit.validate_prediction(path, N_TEST)) == N_TEST
 
@@ -396,7 +433,9 @@ def test_memory_estimate_for_the_real_set():
     assert est["train_x"] == 1_229_932 * 429 * 4 == 2_110_563_312
     assert est["test_x"] == 451_552 * 429 * 4
     assert est["labels"] == 1_229_932 * 8
-    n_params = sum(p.numel() for p in timit.build_model(timit.CONFIGS["real"]["improved"]).parameters())
+    n_params = sum(
+        p.numel() for p in timit.build_model(timit.CONFIGS["real"]["improved"]).parameters()
+    )
     assert est["model"] == 16 * n_params
     assert timit.memory_estimate(100, 10)["train_x"] == 100 * 429 * 4
 

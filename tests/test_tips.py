@@ -45,8 +45,11 @@ def test_both_bases_give_the_same_least_squares_fit():
     grid = torch.linspace(-1, 1, 50, dtype=F64)
     w_leg = least_squares(polynomial_features(x, 6), y)
     w_pow = least_squares(polynomial_features(x, 6, basis="power"), y)
-    assert torch.allclose(polynomial_features(grid, 6) @ w_leg,
-                          polynomial_features(grid, 6, basis="power") @ w_pow, atol=1e-8)
+    assert torch.allclose(
+        polynomial_features(grid, 6) @ w_leg,
+        polynomial_features(grid, 6, basis="power") @ w_pow,
+        atol=1e-8,
+    )
 
 
 def test_polynomial_features_rejects_bad_input():
@@ -108,13 +111,17 @@ def test_linear_gd_path_dropout_is_reproducible_and_spares_column_zero():
     x = torch.linspace(-1, 1, 12, dtype=F64)
     y = torch.cos(2 * x)
     P = polynomial_features(x, 4)
-    runs = [linear_gd_path(P, y, 0.3, 50, dropout=0.3, generator=torch.Generator().manual_seed(5))
-            for _ in range(2)]
+    runs = [
+        linear_gd_path(P, y, 0.3, 50, dropout=0.3, generator=torch.Generator().manual_seed(5))
+        for _ in range(2)
+    ]
     assert torch.equal(runs[0], runs[1])
     assert not torch.allclose(runs[0], linear_gd_path(P, y, 0.3, 50))
     # With only the constant column nothing is dropped: the same path as without dropout.
     ones = P[:, :1]
-    assert torch.allclose(linear_gd_path(ones, y, 0.3, 20, dropout=0.5), linear_gd_path(ones, y, 0.3, 20))
+    assert torch.allclose(
+        linear_gd_path(ones, y, 0.3, 20, dropout=0.5), linear_gd_path(ones, y, 0.3, 20)
+    )
 
 
 def test_linear_gd_path_rejects_bad_arguments():
@@ -187,14 +194,18 @@ def test_momentum_sgd_equals_torch_sgd_with_a_constant_learning_rate():
     net_b, opt_b = _train(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
     for a, b in zip(net_a.parameters(), net_b.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
-        assert torch.allclose(opt_a.state[a]["movement"], -0.1 * opt_b.state[b]["momentum_buffer"], atol=1e-7)
+        assert torch.allclose(
+            opt_a.state[a]["movement"], -0.1 * opt_b.state[b]["momentum_buffer"], atol=1e-7
+        )
 
 
 def test_momentum_sgd_differs_from_torch_sgd_when_the_learning_rate_changes():
     schedule = lambda step: 0.1 if step < 5 else 0.01  # noqa: E731
     net_a, _ = _train(lambda p: MomentumSGD(p, lr=0.1, momentum=0.9), lr_at=schedule)
     net_b, _ = _train(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), lr_at=schedule)
-    gap = max(float((a - b).abs().max().detach()) for a, b in zip(net_a.parameters(), net_b.parameters()))
+    gap = max(
+        float((a - b).abs().max().detach()) for a, b in zip(net_a.parameters(), net_b.parameters())
+    )
     assert gap > 1e-4
 
 
@@ -268,7 +279,9 @@ def test_batch_norm_function_is_pure_and_rejects_bad_input():
     mean, var = torch.zeros(3), torch.ones(3)
     _, new_mean, new_var = batch_norm(X, torch.ones(3), torch.zeros(3), mean, var, training=True)
     assert torch.equal(mean, torch.zeros(3)) and torch.equal(var, torch.ones(3))
-    assert torch.allclose(new_mean, 0.1 * X.mean(0)) and torch.allclose(new_var, 0.9 + 0.1 * X.var(0))
+    assert torch.allclose(new_mean, 0.1 * X.mean(0)) and torch.allclose(
+        new_var, 0.9 + 0.1 * X.var(0)
+    )
     with pytest.raises(ValueError, match="at least 2"):
         batch_norm(X[:1], torch.ones(3), torch.zeros(3), mean, var, training=True)
     with pytest.raises(ValueError, match="shape"):

@@ -59,13 +59,18 @@ def test_train_epoch_reports_mean_loss_for_any_reduction(reduction):
         net = nn.Linear(4, 3)
         before = nn.functional.cross_entropy(net(X), y).item()
         updater = torch.optim.SGD(net.parameters(), lr=0.0)  # lr 0: loss reported on fixed weights
-        loss, acc = train_epoch_ch3(net, TensorLoader((X, y), 32), nn.CrossEntropyLoss(reduction=red),
-                                    updater)
+        loss, acc = train_epoch_ch3(
+            net, TensorLoader((X, y), 32), nn.CrossEntropyLoss(reduction=red), updater
+        )
         assert loss == pytest.approx(before, rel=1e-5)
         torch.manual_seed(0)
         net = nn.Linear(4, 3)
-        train_epoch_ch3(net, TensorLoader((X, y), 32), nn.CrossEntropyLoss(reduction=red),
-                        torch.optim.SGD(net.parameters(), lr=0.5))
+        train_epoch_ch3(
+            net,
+            TensorLoader((X, y), 32),
+            nn.CrossEntropyLoss(reduction=red),
+            torch.optim.SGD(net.parameters(), lr=0.5),
+        )
         results[red] = net.weight.detach().clone()
     assert torch.allclose(results["mean"], results[reduction], atol=1e-6)
 
@@ -88,8 +93,12 @@ def test_custom_updater_gets_gradients_of_the_summed_loss():
     with torch.no_grad():
         reference.weight.copy_(W0.T)
         reference.bias.zero_()
-    train_epoch_ch3(reference, TensorLoader((X, y), 32), nn.CrossEntropyLoss(),
-                    torch.optim.SGD(reference.parameters(), lr=0.5))
+    train_epoch_ch3(
+        reference,
+        TensorLoader((X, y), 32),
+        nn.CrossEntropyLoss(),
+        torch.optim.SGD(reference.parameters(), lr=0.5),
+    )
     assert torch.allclose(W.detach().T, reference.weight.detach(), atol=1e-6)
 
 
@@ -98,8 +107,15 @@ def test_train_ch3_returns_history_and_learns():
     set_seed(0)
     net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
     data_iter = TensorLoader((X, y), 30, shuffle=True)
-    history = train_ch3(net, data_iter, data_iter, nn.CrossEntropyLoss(), 15,
-                        torch.optim.SGD(net.parameters(), lr=0.3), animate=False)
+    history = train_ch3(
+        net,
+        data_iter,
+        data_iter,
+        nn.CrossEntropyLoss(),
+        15,
+        torch.optim.SGD(net.parameters(), lr=0.3),
+        animate=False,
+    )
     assert len(history) == 15 == len(history.test_acc) == len(history.seconds)
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.test_acc[-1] > 0.8
@@ -112,9 +128,15 @@ def test_train_ch3_is_deterministic_with_a_seed():
     for _ in range(2):
         set_seed(3)
         net = nn.Linear(4, 3)
-        history = train_ch3(net, TensorLoader((X, y), 16, shuffle=True), TensorLoader((X, y), 16),
-                            nn.CrossEntropyLoss(), 3, torch.optim.SGD(net.parameters(), lr=0.1),
-                            animate=False)
+        history = train_ch3(
+            net,
+            TensorLoader((X, y), 16, shuffle=True),
+            TensorLoader((X, y), 16),
+            nn.CrossEntropyLoss(),
+            3,
+            torch.optim.SGD(net.parameters(), lr=0.1),
+            animate=False,
+        )
         runs.append(history.train_loss)
     assert runs[0] == runs[1]
 
@@ -124,8 +146,15 @@ def test_train_ch3_rejects_bad_num_epochs(num_epochs, error):
     X, y = _toy_problem()
     net = nn.Linear(4, 3)
     with pytest.raises(error, match="num_epochs"):
-        train_ch3(net, [(X, y)], [(X, y)], nn.CrossEntropyLoss(), num_epochs,
-                  torch.optim.SGD(net.parameters(), lr=0.1), animate=False)
+        train_ch3(
+            net,
+            [(X, y)],
+            [(X, y)],
+            nn.CrossEntropyLoss(),
+            num_epochs,
+            torch.optim.SGD(net.parameters(), lr=0.1),
+            animate=False,
+        )
 
 
 def test_train_ch3_rejects_a_bad_updater():

@@ -23,7 +23,9 @@ CHROMIUM = "/usr/bin/chromium"
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
 
 if not (SITE / "index.html").exists():
-    raise RuntimeError(f"{SITE}/index.html is missing: build the book first (make book or make strict)")
+    raise RuntimeError(
+        f"{SITE}/index.html is missing: build the book first (make book or make strict)"
+    )
 if not Path(CHROMIUM).exists():
     raise RuntimeError("chromium is missing: sudo apt-get install chromium")
 
@@ -61,8 +63,15 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -102,7 +111,8 @@ def test_page_loads_cleanly_from_localhost_only(browser, server, page_path):
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_load_state("networkidle")
         broken = page.evaluate(
-            "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
+            "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+        )
         assert errors == [], f"console errors on {page_path}: {errors}"
         assert foreign == [], f"{page_path} requested other hosts: {foreign}"
         assert broken == [], f"images that did not load on {page_path}: {broken}"
@@ -110,7 +120,9 @@ def test_page_loads_cleanly_from_localhost_only(browser, server, page_path):
         context.close()
 
 
-@pytest.mark.parametrize("page_path", ["chapters/linear-regression.html", "chapters/softmax-regression.html"])
+@pytest.mark.parametrize(
+    "page_path", ["chapters/linear-regression.html", "chapters/softmax-regression.html"]
+)
 def test_formulas_are_rendered_by_mathjax(browser, server, page_path):
     if page_path not in PAGES:
         pytest.fail(f"{page_path} was not built")
@@ -128,13 +140,21 @@ def test_formulas_are_rendered_by_mathjax(browser, server, page_path):
         context.close()
 
 
-@pytest.mark.parametrize("query, expected", [("梯度", "linear-regression"), ("交叉熵", "softmax-regression"),
-                                             ("批量标准化", "training-tips")])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("梯度", "linear-regression"),
+        ("交叉熵", "softmax-regression"),
+        ("批量标准化", "training-tips"),
+    ],
+)
 def test_chinese_search_finds_the_right_chapter(browser, server, query, expected):
     context, page, errors, _ = _open(browser, server, f"search.html?q={query}")
     try:
         page.wait_for_selector("#search-results ul.search li", timeout=30_000)
-        links = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+        links = page.eval_on_selector_all(
+            "#search-results ul.search li a", "els => els.map(e => e.href)"
+        )
         assert any(expected in link for link in links), f"searching {query} found {links}"
     finally:
         context.close()
@@ -147,14 +167,22 @@ def test_colab_button_opens_the_paired_notebook(browser, server, page_path):
     branch = CONFIG["repository"]["branch"]
     context, page, _, _ = _open(browser, server, page_path)
     try:
-        links = page.eval_on_selector_all("a[href*='colab.research.google.com']", "els => els.map(e => e.href)")
+        links = page.eval_on_selector_all(
+            "a[href*='colab.research.google.com']", "els => els.map(e => e.href)"
+        )
         assert links, f"no Colab launch link on {page_path}"
         for link in links:
-            match = re.fullmatch(rf"https://colab\.research\.google\.com/github/{owner_repo}/blob/{branch}/(.+\.ipynb)",
-                                 link)
+            match = re.fullmatch(
+                rf"https://colab\.research\.google\.com/github/{owner_repo}/blob/{branch}/(.+\.ipynb)",
+                link,
+            )
             assert match, f"unexpected Colab link {link}"
-            assert (REPO / unquote(match.group(1))).exists(), f"{link} points to a notebook not in the repo"
-        downloads = page.eval_on_selector_all("a[href$='.ipynb'], a[href$='.md']", "els => els.map(e => e.href)")
+            assert (REPO / unquote(match.group(1))).exists(), (
+                f"{link} points to a notebook not in the repo"
+            )
+        downloads = page.eval_on_selector_all(
+            "a[href$='.ipynb'], a[href$='.md']", "els => els.map(e => e.href)"
+        )
         for link in downloads:
             if link.startswith(server):
                 response = page.request.get(link)
