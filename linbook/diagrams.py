@@ -47,7 +47,7 @@ def draw_network(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle
 
-    from .plot import use_svg_display
+    from .plotting import use_svg_display
 
     sizes = list(layer_sizes)
     if len(sizes) < 2:

@@ -210,7 +210,7 @@ def plot_confusion_matrix(
     """
     import matplotlib.pyplot as plt
 
-    from .plot import use_svg_display
+    from .plotting import use_svg_display
 
     cm = _check_square(cm)
     q = cm.shape[0]
@@ -279,7 +279,7 @@ def predict_ch3(
         The array of matplotlib ``Axes`` from ``linbook.show_images``.
     """
     from .data import get_fashion_mnist_labels
-    from .plot import show_images
+    from .plotting import show_images
 
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
         raise ValueError(f"n must be a positive int, got {n!r}")

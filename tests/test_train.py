@@ -119,7 +119,8 @@ def test_train_ch3_returns_history_and_learns():
     assert len(history) == 15 == len(history.test_acc) == len(history.seconds)
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.test_acc[-1] > 0.8
-    assert list(history)[0] == (history.train_loss[0], history.train_acc[0], history.test_acc[0])
+    assert history.best("test_acc")[1] == max(history.test_acc)
+    assert history.at(15, "train_loss") == history.train_loss[-1]
 
 
 def test_train_ch3_is_deterministic_with_a_seed():
@@ -141,7 +142,9 @@ def test_train_ch3_is_deterministic_with_a_seed():
     assert runs[0] == runs[1]
 
 
-@pytest.mark.parametrize("num_epochs, error", [(-1, ValueError), (2.5, TypeError)])
+@pytest.mark.parametrize(
+    "num_epochs, error", [(-1, ValueError), (2.5, ValueError), (True, ValueError)]
+)
 def test_train_ch3_rejects_bad_num_epochs(num_epochs, error):
     X, y = _toy_problem()
     net = nn.Linear(4, 3)
@@ -183,3 +186,136 @@ def test_sgd_step():
     assert torch.equal(w.grad, torch.zeros(2))
     with pytest.raises(ValueError, match="batch_size"):
         sgd([w], 0.1, 0)
+
+
+# ---------------------------------------------------------------------------
+# The shared plumbing: History, KeepBest, optimizers and schedules
+# ---------------------------------------------------------------------------
+
+from linbook import train as T  # noqa: E402
+
+
+def test_history_records_epochs_and_refuses_unknown_metrics():
+    h = T.History("train_loss", "val_acc")
+    h.append(1.0, train_loss=2.0, val_acc=0.5)
+    h.append(2.0, train_loss=1.0, val_acc=0.7)
+    h.append(1.5, train_loss=0.5, val_acc=0.6)
+    assert h.train_loss == [2.0, 1.0, 0.5] and h.seconds == [1.0, 2.0, 1.5] and len(h) == 3
+    assert h.best("val_acc") == (2, 0.7) and h.best("train_loss", mode="min") == (3, 0.5)
+    assert h.at(2, "val_acc") == 0.7
+    with pytest.raises(AttributeError, match="val_acc"):
+        h.test_acc  # noqa: B018
+    with pytest.raises(ValueError, match="exactly the metrics"):
+        h.append(1.0, train_loss=0.1)
+    with pytest.raises(ValueError, match="epoch"):
+        h.at(4, "val_acc")
+    with pytest.raises(ValueError, match="metrics"):
+        T.History()
+    import copy
+    import pickle
+
+    assert pickle.loads(pickle.dumps(h)).val_acc == h.val_acc == copy.deepcopy(h).val_acc
+
+
+def test_keep_best_restores_the_best_weights_and_stops_after_patience():
+    net = nn.Linear(1, 1, bias=False)
+    keep = T.KeepBest(mode="max", patience=2)
+    for epoch, (weight, score) in enumerate([(1.0, 0.5), (2.0, 0.9), (3.0, 0.8), (4.0, 0.7)], 1):
+        with torch.no_grad():
+            net.weight.fill_(weight)
+        improved = keep.update(net, score, epoch)
+        assert improved == (epoch in (1, 2))
+        assert keep.should_stop == (epoch == 4)
+    keep.restore(net)
+    assert net.weight.item() == 2.0 and keep.best_epoch == 2 and keep.best_value == 0.9
+    assert not T.KeepBest(patience=None).should_stop
+    with pytest.raises(ValueError, match="update"):
+        T.KeepBest().restore(net)
+    with pytest.raises(ValueError, match="patience"):
+        T.KeepBest(patience=0)
+    with pytest.raises(ValueError, match="mode"):
+        T.KeepBest(mode="best")
+
+
+@pytest.mark.parametrize("name, cls", [("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")])
+def test_make_optimizer_builds_torch_optimizers(name, cls):
+    opt = T.make_optimizer(nn.Linear(3, 1).parameters(), name, lr=0.01, weight_decay=0.1)
+    assert type(opt).__name__ == cls
+    assert opt.defaults["lr"] == 0.01 and opt.defaults["weight_decay"] == 0.1
+
+
+def test_make_optimizer_gives_the_same_update_as_plain_torch():
+    torch.manual_seed(0)
+    a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+    b.load_state_dict(a.state_dict())
+    opt_a = T.make_optimizer(a.parameters(), "adamw", lr=0.01, weight_decay=0.1)
+    opt_b = torch.optim.AdamW(b.parameters(), lr=0.01, weight_decay=0.1)
+    X = torch.randn(8, 3)
+    for _ in range(5):
+        for net, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            (net(X) ** 2).mean().backward()
+            opt.step()
+    assert torch.allclose(a.weight, b.weight, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"name": "rmsprop"}, "name"),
+        ({"lr": 0}, "lr"),
+        ({"lr": "0.1"}, "lr"),
+        ({"weight_decay": -1}, "weight_decay"),
+        ({"name": "adam", "momentum": 0.9}, "momentum"),
+    ],
+)
+def test_make_optimizer_refuses_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        T.make_optimizer(nn.Linear(1, 1).parameters(), **kwargs)
+
+
+def test_lr_factor_draws_each_schedule():
+    total = 10
+    assert [T.lr_factor("constant", s, total) for s in range(total)] == [1.0] * total
+    step = [T.lr_factor("step", s, total, step_size=4, gamma=0.5) for s in range(total)]
+    assert step == [1.0] * 4 + [0.5] * 4 + [0.25] * 2
+    cosine = [T.lr_factor("cosine", s, total) for s in range(total)]
+    assert cosine[0] == 1.0 and all(a > b for a, b in zip(cosine, cosine[1:])) and cosine[-1] > 0
+    warm = [T.lr_factor("warmup-cosine", s, total, warmup_steps=3) for s in range(total)]
+    assert warm[:3] == pytest.approx([1 / 3, 2 / 3, 1.0]) and warm[3] == 1.0
+    assert warm[4:] == pytest.approx([T.lr_factor("cosine", s, 7) for s in range(1, 7)])
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (("linear", 0, 10), {}, "schedule"),
+        (("cosine", 0, 0), {}, "total_steps"),
+        (("step", 0, 10), {}, "step_size"),
+        (("warmup-cosine", 0, 10), {"warmup_steps": 10}, "warmup_steps"),
+        (("cosine", -1, 10), {}, "step"),
+    ],
+)
+def test_lr_factor_refuses_bad_arguments(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        T.lr_factor(*args, **kwargs)
+
+
+def test_make_scheduler_sets_the_optimizer_rate_per_step():
+    opt = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.2)
+    scheduler = T.make_scheduler(opt, "warmup-cosine", total_steps=5, warmup_steps=2)
+    rates = []
+    for _ in range(5):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    expected = [0.2 * T.lr_factor("warmup-cosine", s, 5, warmup_steps=2) for s in range(5)]
+    assert rates == pytest.approx(expected)
+    with pytest.raises(ValueError, match="schedule"):
+        T.make_scheduler(opt, "exp", 5)
+
+
+def test_model_device():
+    assert T.model_device(nn.Linear(1, 1)) == torch.device("cpu")
+    assert T.model_device(nn.ReLU()) == torch.device("cpu")  # no parameters
+    assert T.model_device(lambda X: X) == torch.device("cpu")

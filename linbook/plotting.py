@@ -8,8 +8,6 @@ plain ``python`` script it draws nothing on screen and keeps the data (``animato
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -227,18 +225,3 @@ class Animator:
             self._handle = display(self.fig, display_id=True)
         else:
             self._handle.update(self.fig)
-
-
-class _CallableModule(types.ModuleType):
-    """Let ``linbook.plot`` be called like the function ``plot``.
-
-    ``from linbook import plot`` must give the function (as ``d2l.plot`` does), but once
-    the submodule ``linbook.plot`` is imported Python binds that name on the package to the
-    module. Making the module callable keeps both spellings working.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return plot(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -56,7 +56,7 @@ def test_animator_keeps_points_outside_jupyter():
     assert len(animator.axes[0].get_lines()) == 2
 
 
-def test_animator_in_a_plain_python_script_does_not_crash():
+def test_animator_in_a_plain_python_script_does_not_crash(tmp_path):
     code = (
         "from linbook import Animator\n"
         "a = Animator(legend=['x'])\n"
@@ -67,14 +67,19 @@ def test_animator_in_a_plain_python_script_does_not_crash():
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     env.pop("MPLBACKEND", None)
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "ok [[0.0, 1.0, 4.0]]" in result.stdout
-    (REPO / "out.png").unlink()
+    assert (tmp_path / "out.png").stat().st_size > 0  # the figure was drawn and saved
 
 
-def test_animator_leaves_exactly_one_figure_in_an_executed_notebook():
+def test_animator_leaves_exactly_one_figure_in_an_executed_notebook(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
@@ -85,7 +90,7 @@ def test_animator_leaves_exactly_one_figure_in_an_executed_notebook():
         ),
     ]
     NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     outputs = nb.cells[0].outputs
     figures = [
@@ -95,3 +100,15 @@ def test_animator_leaves_exactly_one_figure_in_an_executed_notebook():
     ]
     assert len(figures) == 1, [o.get("output_type") for o in outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+def test_linbook_plot_is_the_function_and_plotting_the_module():
+    import importlib
+
+    import linbook
+
+    module = importlib.import_module("linbook.plotting")
+    assert linbook.plot is module.plot and callable(linbook.plot)
+    # importing the module never rebinds the name to the module
+    importlib.import_module("linbook.plotting")
+    assert linbook.plot is module.plot
