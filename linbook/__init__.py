@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "History": "train",
     "sgd": "train",
     "glue": "notebook",
+    "glue_table": "notebook",
 }
 
 __all__ = sorted(_EXPORTS)

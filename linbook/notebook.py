@@ -1,10 +1,11 @@
-"""Notebook helpers: ``glue`` that also works where myst-nb is not installed (e.g. Colab)."""
+"""Notebook helpers: ``glue`` that also works where myst-nb is not installed (e.g. Colab), and
+``glue_table`` for numbered tables computed by a cell."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["glue"]
+__all__ = ["glue", "markdown_table", "glue_table"]
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -39,3 +40,62 @@ def glue(name: str, value: Any, display: bool = True) -> None:
             show(value)
         return
     myst_glue(name, value, display=display)
+
+
+def _cell_text(value: Any, floatfmt: str) -> str:
+    if isinstance(value, bool) or value is None:
+        text = str(value)
+    elif isinstance(value, float) or type(value).__name__.startswith("float"):
+        text = format(float(value), floatfmt)
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(table: Any, floatfmt: str = ".3f", index: bool = True) -> str:
+    """Return a pandas DataFrame as a Markdown (pipe) table, floats formatted with ``floatfmt``.
+
+    Parameters
+    ----------
+    table
+        a ``pandas.DataFrame``.
+    floatfmt
+        a format spec for every float cell, e.g. ``".3f"`` or ``".1%"``.
+    index
+        include the index as the first column (its name, if any, heads it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(markdown_table(pd.DataFrame({"acc": [0.8123]}, index=["sgd"]), ".2f"))
+    |  | acc |
+    | --- | --- |
+    | sgd | 0.81 |
+    """
+    if not hasattr(table, "columns") or not hasattr(table, "itertuples"):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    header = ([str(table.index.name or "")] if index else []) + [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * len(header)) + " |"]
+    for row in table.itertuples(index=index):
+        lines.append("| " + " | ".join(_cell_text(v, floatfmt) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def glue_table(name: str, table: Any, floatfmt: str = ".3f", index: bool = True) -> None:
+    """Glue a DataFrame as a Markdown table, for a numbered ``{table}`` in the text.
+
+    The cell that calls this is tagged ``remove-output``; the text holds::
+
+        ````{table} Caption of the table.
+        :name: tab-some-name
+
+        ```{glue:md} name
+        :format: myst
+        ```
+        ````
+
+    In Colab or Jupyter the table is shown as the cell's output.
+    """
+    from IPython.display import Markdown
+
+    glue(name, Markdown(markdown_table(table, floatfmt, index)), display=True)
