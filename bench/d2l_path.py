@@ -61,7 +61,7 @@ def prepare_torchvision_root(root: str | os.PathLike) -> Path:
     check of the archives would fail, while its check of the decompressed files only asks
     that they exist). Returns ``root / "data"``.
     """
-    from linbook.data import fashion_mnist_source
+    from linbook.fashion_mnist import fashion_mnist_source
 
     source = fashion_mnist_source(download=False)
     raw = Path(root) / "data" / "FashionMNIST" / "raw"

@@ -16,21 +16,30 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# public name -> submodule that defines it
+#: The modules whose every public name (their ``__all__``) is also a name of the package:
+#: the d2l-style core. The others are used as modules: ``from linbook import covid``.
+TOP_LEVEL_MODULES: tuple[str, ...] = (
+    "timer", "data", "fashion_mnist", "plotting", "train", "metrics", "notebook"
+)  # fmt: skip
+
+# public name -> submodule that defines it (tests/test_import.py checks it against the
+# modules' __all__, so that the two cannot drift apart)
 _EXPORTS: dict[str, str] = {
     "Timer": "timer",
     "synthetic_data": "data",
     "load_array": "data",
     "TensorLoader": "data",
-    "FASHION_MNIST_LABELS": "data",
-    "FashionMNISTNotFoundError": "data",
-    "CorruptDataError": "data",
-    "fashion_mnist_search_path": "data",
-    "fashion_mnist_source": "data",
-    "find_fashion_mnist": "data",
-    "read_fashion_mnist": "data",
-    "load_data_fashion_mnist": "data",
-    "get_fashion_mnist_labels": "data",
+    "MemmapLoader": "data",
+    "FASHION_MNIST_LABELS": "fashion_mnist",
+    "FASHION_MNIST_URLS": "fashion_mnist",
+    "FashionMNISTNotFoundError": "fashion_mnist",
+    "CorruptDataError": "fashion_mnist",
+    "fashion_mnist_search_path": "fashion_mnist",
+    "fashion_mnist_source": "fashion_mnist",
+    "find_fashion_mnist": "fashion_mnist",
+    "read_fashion_mnist": "fashion_mnist",
+    "load_data_fashion_mnist": "fashion_mnist",
+    "get_fashion_mnist_labels": "fashion_mnist",
     "use_svg_display": "plotting",
     "set_figsize": "plotting",
     "set_axes": "plotting",
@@ -39,15 +48,30 @@ _EXPORTS: dict[str, str] = {
     "Animator": "plotting",
     "set_seed": "train",
     "try_gpu": "train",
+    "model_device": "train",
     "Accumulator": "train",
     "accuracy": "train",
     "evaluate_accuracy": "train",
     "train_epoch_ch3": "train",
     "train_ch3": "train",
-    "History": "train",
     "sgd": "train",
+    "History": "train",
+    "KeepBest": "train",
+    "OPTIMIZERS": "train",
+    "SCHEDULES": "train",
+    "make_optimizer": "train",
+    "lr_factor": "train",
+    "make_scheduler": "train",
+    "predict": "metrics",
+    "confusion_matrix": "metrics",
+    "per_class_accuracy": "metrics",
+    "most_confused": "metrics",
+    "plot_confusion_matrix": "metrics",
+    "predict_ch3": "metrics",
     "glue": "notebook",
+    "markdown_table": "notebook",
     "glue_table": "notebook",
+    "check": "notebook",
 }
 
 __all__ = sorted(_EXPORTS)

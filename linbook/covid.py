@@ -1,5 +1,5 @@
 """COVID-19 cases prediction (Kaggle ``ml2021spring-hw1``): data checks, the course's dev
-split, a small MLP trainer, the book's recipe and the submission file.
+split, a small MLP trainer and the book's recipe (submissions: :mod:`linbook.submission`).
 
 The data (see :func:`linbook.kaggle.fetch_competition`) has one row per US state and
 three consecutive days: ``id``, 40 one-hot state columns, then 18 survey features for each
@@ -8,10 +8,11 @@ third day's ``tested_positive``, column ``tested_positive.2``.
 
 Typical use::
 
-    from linbook import covid, kaggle
+    from linbook import covid, kaggle, submission
     train_df, test_df = covid.read_covid(kaggle.fetch_competition("ml2021spring-hw1"))
-    model, dev_mse = covid.train(train_df, covid.dev_mask(len(train_df)), seed=0)
-    covid.write_submission("pred.csv", test_df["id"], model.predict(test_df))
+    model, dev_mse = covid.fit(train_df, covid.dev_mask(len(train_df)), seed=0)
+    submission.write_submission("ml2021spring-hw1", "pred.csv", model.predict(test_df),
+                                ids=test_df["id"])
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+
+from .checks import check_choice, check_int, check_number, check_type
+from .train import OPTIMIZERS, SCHEDULES, History, KeepBest, make_optimizer, make_scheduler
 
 __all__ = [
     "STATES",
@@ -43,13 +47,9 @@ __all__ = [
     "MLPConfig",
     "COURSE_SAMPLE",
     "RECIPE",
-    "History",
     "fit_mlp",
     "CovidModel",
-    "train",
-    "predict",
-    "write_submission",
-    "check_submission",
+    "fit",
 ]
 
 STATES: tuple[str, ...] = (
@@ -249,8 +249,7 @@ def dev_mask(n: int) -> np.ndarray:
     >>> dev_mask(12).nonzero()[0].tolist()
     [0, 10]
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_int("n", n, minimum=1)
     return np.arange(n) % 10 == 0
 
 
@@ -304,14 +303,17 @@ class Standardizer:
 
 @dataclass(frozen=True)
 class MLPConfig:
-    """Settings of :func:`fit_mlp` / :func:`train`.
+    """Settings of :func:`fit_mlp` / :func:`fit`.
 
     ``hidden`` units in one ReLU hidden layer; ``optimizer`` is ``"sgd"``, ``"adam"``
-    (L2 penalty added to the gradient) or ``"adamw"`` (decoupled weight decay);
-    ``schedule`` is ``"constant"`` or ``"cosine"`` (learning rate annealed to 0 over
-    ``max_epochs``); training stops after ``patience`` epochs without a better dev MSE
-    (``None``: run ``max_epochs``) and the weights of the best dev epoch are kept.
-    ``standardize_target`` trains on ``(y - mean) / std`` of the training targets.
+    (L2 penalty added to the gradient) or ``"adamw"`` (decoupled weight decay), built by
+    :func:`linbook.train.make_optimizer`; ``schedule`` is one of
+    :data:`linbook.train.SCHEDULES`, stepped after every minibatch over ``max_epochs``;
+    training stops after ``patience`` epochs without a better dev MSE (``None``: run
+    ``max_epochs``) and the weights of the best dev epoch are kept.
+    ``standardize_inputs`` scales each feature with the training rows' mean and standard
+    deviation (else the raw values are used); ``standardize_target`` trains on
+    ``(y - mean) / std`` of the training targets.
     """
 
     hidden: int = 384
@@ -323,22 +325,20 @@ class MLPConfig:
     max_epochs: int = 300
     patience: int | None = 100
     schedule: str = "cosine"
+    standardize_inputs: bool = True
     standardize_target: bool = True
     features: tuple[str, ...] = FEATURES
 
     def __post_init__(self) -> None:
         for name in ("hidden", "batch_size", "max_epochs"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.patience is not None and (not isinstance(self.patience, int) or self.patience <= 0):
-            raise ValueError(f"patience must be None or a positive int, got {self.patience!r}")
-        if self.optimizer not in ("sgd", "adam", "adamw"):
-            raise ValueError(f"optimizer must be 'sgd', 'adam' or 'adamw', got {self.optimizer!r}")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
-        if not self.lr > 0 or self.weight_decay < 0 or self.momentum < 0:
-            raise ValueError("lr must be > 0, weight_decay and momentum >= 0")
+            check_int(name, getattr(self, name), minimum=1)
+        if self.patience is not None:
+            check_int("patience", self.patience, minimum=1)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_number("lr", self.lr, minimum=0, strict_minimum=True)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_number("momentum", self.momentum, minimum=0, maximum=1)
         unknown = [f for f in self.features if f not in FEATURES]
         if unknown or not self.features:
             raise ValueError(
@@ -348,54 +348,16 @@ class MLPConfig:
 
 #: The settings of the course's sample code (93 -> 64 -> 1, SGD with lr 0.001 and momentum
 #: 0.9, batches of 270, at most 3000 epochs, early stopping after 200 epochs without
-#: improvement).
+#: improvement, the target in its own units).
 COURSE_SAMPLE = MLPConfig(
-    hidden=64,
-    optimizer="sgd",
-    lr=1e-3,
-    momentum=0.9,
-    weight_decay=0.0,
-    batch_size=270,
-    max_epochs=3000,
-    patience=200,
-    schedule="constant",
-    standardize_target=False,
-)
+    hidden=64, optimizer="sgd", lr=1e-3, momentum=0.9, weight_decay=0.0, batch_size=270,
+    max_epochs=3000, patience=200, schedule="constant", standardize_target=False,
+)  # fmt: skip
 
-#: The book's recipe of chapter 2.3.2.1 (all 93 features standardized with training
-#: statistics, 384 ReLU units, AdamW with lr 3e-3 and weight decay 0.1, batches of 256, a
-#: cosine learning-rate schedule over 300 epochs, early stopping with patience 100 keeping
-#: the best dev epoch).
+#: The book's recipe (all 93 features standardized with training statistics, 384 ReLU
+#: units, AdamW with lr 3e-3 and weight decay 0.1, batches of 256, a cosine learning-rate
+#: schedule over 300 epochs, early stopping with patience 100 keeping the best dev epoch).
 RECIPE = MLPConfig()
-
-
-@dataclass
-class History:
-    """Per-epoch mean training MSE and dev MSE (original units), the best epoch (0-based)
-    and the training time in seconds."""
-
-    train_mse: list[float] = field(default_factory=list)
-    dev_mse: list[float] = field(default_factory=list)
-    best_epoch: int = -1
-    seconds: float = 0.0
-
-    def __len__(self) -> int:
-        return len(self.train_mse)
-
-
-def _optimizer(params, config: MLPConfig) -> torch.optim.Optimizer:
-    params = list(params)
-    if config.optimizer == "sgd":
-        cls, kwargs = torch.optim.SGD, {"momentum": config.momentum}
-    else:
-        cls, kwargs = (torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW), {}
-    kwargs.update(lr=config.lr, weight_decay=config.weight_decay)
-    try:
-        # The fused CPU kernels (torch >= 2.4) update all parameters in one call: about
-        # twice as fast as the default for networks this small.
-        return cls(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError):
-        return cls(params, **kwargs)
 
 
 def fit_mlp(
@@ -419,85 +381,68 @@ def fit_mlp(
     Returns
     -------
     tuple
-        ``(net, history)``, the network with the weights of the best dev epoch and its
-        :class:`History`.
+        ``(net, history)``: the network with the weights of the best dev epoch, and a
+        :class:`linbook.train.History` of ``train_mse`` and ``dev_mse`` (original units) per
+        epoch with ``best_epoch`` (1-based).
     """
     for name, t, ndim in (
-        ("X_train", X_train, 2),
-        ("y_train", y_train, 1),
-        ("X_dev", X_dev, 2),
-        ("y_dev", y_dev, 1),
-    ):
-        if not isinstance(t, torch.Tensor) or t.ndim != ndim:
-            raise TypeError(f"{name} must be a {ndim}-D torch tensor")
+        ("X_train", X_train, 2), ("y_train", y_train, 1), ("X_dev", X_dev, 2), ("y_dev", y_dev, 1),
+    ):  # fmt: skip
+        check_type(name, t, torch.Tensor)
+        if t.ndim != ndim:
+            raise ValueError(f"{name} must be a {ndim}-D tensor, got shape {tuple(t.shape)}")
     if len(X_train) != len(y_train) or len(X_dev) != len(y_dev):
         raise ValueError("X and y must have the same number of rows")
-    mean, std = y_scale
-    start = time.perf_counter()
-    history = History()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # such small matrices train fastest on one thread
     try:
-        net = _fit(X_train, y_train, X_dev, y_dev, config, seed, mean, std, history)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return _train_loop(X_train, y_train, X_dev, y_dev, config, *y_scale)
     finally:
         torch.set_num_threads(threads)
-    history.seconds = time.perf_counter() - start
-    return net, history
 
 
-def _fit(
-    X_train: torch.Tensor,
-    y_train: torch.Tensor,
-    X_dev: torch.Tensor,
-    y_dev: torch.Tensor,
-    config: MLPConfig,
-    seed: int,
-    mean: float,
-    std: float,
-    history: History,
-) -> nn.Sequential:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = nn.Sequential(
-            nn.Linear(X_train.shape[1], config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1)
+def _train_loop(X_train, y_train, X_dev, y_dev, config: MLPConfig, mean: float, std: float):
+    """The training loop of :func:`fit_mlp` (the chapter shows it)."""
+    net = nn.Sequential(
+        nn.Linear(X_train.shape[1], config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1)
+    )
+    optimizer = make_optimizer(
+        net.parameters(), config.optimizer, lr=config.lr,
+        weight_decay=config.weight_decay, momentum=config.momentum,
+    )  # fmt: skip
+    n, batch_size = len(X_train), config.batch_size
+    total_steps = config.max_epochs * math.ceil(n / batch_size)
+    scheduler = make_scheduler(optimizer, config.schedule, total_steps)
+    history = History("train_mse", "dev_mse")
+    keep = KeepBest(mode="min", patience=config.patience)
+    for epoch in range(1, config.max_epochs + 1):
+        start = time.perf_counter()
+        net.train()
+        loss_sum = 0.0
+        order = torch.randperm(n)
+        for i in range(0, n, batch_size):
+            rows = order[i : i + batch_size]
+            loss = ((net(X_train[rows]).squeeze(1) - y_train[rows]) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.item() * len(rows)
+        net.eval()
+        with torch.no_grad():  # the dev MSE in the target's own units
+            dev_mse = float(((mean + std * net(X_dev).squeeze(1) - y_dev) ** 2).mean())
+        history.append(
+            time.perf_counter() - start, train_mse=loss_sum / n * std**2, dev_mse=dev_mse
         )
-        optimizer = _optimizer(net.parameters(), config)
-        n, bs = len(X_train), config.batch_size
-        steps = config.max_epochs * math.ceil(n / bs)
-        scheduler = (
-            torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-            if config.schedule == "cosine"
-            else None
-        )
-        best, best_state, waited = math.inf, None, 0
-        for epoch in range(config.max_epochs):
-            net.train()
-            total = 0.0
-            order = torch.randperm(n)
-            for i in range(0, n, bs):
-                idx = order[i : i + bs]
-                loss = ((net(X_train[idx]).squeeze(1) - y_train[idx]) ** 2).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                total += loss.item() * len(idx)
-            net.eval()
-            with torch.no_grad():
-                dev = float(((mean + std * net(X_dev).squeeze(1) - y_dev) ** 2).mean())
-            history.train_mse.append(total / n * std**2)
-            history.dev_mse.append(dev)
-            if dev < best:
-                best, waited, history.best_epoch = dev, 0, epoch
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            else:
-                waited += 1
-                if config.patience is not None and waited >= config.patience:
-                    break
-    net.load_state_dict(best_state)
+        keep.update(net, dev_mse, epoch)
+        if keep.should_stop:
+            break
+    keep.restore(net)
+    history.best_epoch = keep.best_epoch
     net.eval()
-    return net
+    return net, history
 
 
 # ---------------------------------------------------------------------------
@@ -511,7 +456,7 @@ class CovidModel:
     them, the target scaling, the network and its training :class:`History`."""
 
     config: MLPConfig
-    scaler: Standardizer
+    scaler: Standardizer | None
     y_mean: float
     y_std: float
     net: nn.Sequential
@@ -524,13 +469,15 @@ class CovidModel:
         Each row's prediction depends on that row only (the inputs are standardized with
         the training statistics stored in the model)."""
         check_frame(df, target=False, features=self.config.features)
-        X = self.scaler.transform(df[list(self.config.features)].to_numpy(np.float64))
+        X = np.array(df[list(self.config.features)], dtype=np.float64)  # a writable copy
+        if self.scaler is not None:
+            X = self.scaler.transform(X)
         with torch.no_grad():
             out = self.net(torch.as_tensor(X, dtype=torch.float32)).squeeze(1)
         return (self.y_mean + self.y_std * out.double()).numpy()
 
 
-def train(
+def fit(
     df: pd.DataFrame, dev_mask, seed: int = 0, config: MLPConfig = RECIPE
 ) -> tuple[CovidModel, float]:
     """Train the recipe (or ``config``) on the rows of ``df`` where ``dev_mask`` is False.
@@ -555,17 +502,17 @@ def train(
 
     Examples
     --------
-    >>> model, dev_mse = train(train_df, dev_mask(len(train_df)), seed=0)  # doctest: +SKIP
+    >>> model, dev_mse = fit(train_df, dev_mask(len(train_df)), seed=0)  # doctest: +SKIP
     >>> model.predict(test_df).shape                                       # doctest: +SKIP
     (893,)
     """
     check_frame(df, target=True, features=config.features)
     mask = _check_mask(dev_mask, len(df))
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_int("seed", seed, minimum=0)
     X = df[list(config.features)].to_numpy(np.float64)
     y = df[TARGET].to_numpy(np.float64)
-    scaler = Standardizer.fit(X[~mask])  # training rows only
+    scaler = Standardizer.fit(X[~mask]) if config.standardize_inputs else None  # training rows
+    inputs = scaler.transform if scaler is not None else np.array
     y_mean, y_std = (
         (float(y[~mask].mean()), float(y[~mask].std())) if config.standardize_target else (0.0, 1.0)
     )
@@ -574,9 +521,9 @@ def train(
         return torch.as_tensor(a, dtype=torch.float32)
 
     net, history = fit_mlp(
-        tensor(scaler.transform(X[~mask])),
+        tensor(inputs(X[~mask])),
         tensor((y[~mask] - y_mean) / y_std),
-        tensor(scaler.transform(X[mask])),
+        tensor(inputs(X[mask])),
         tensor(y[mask]),
         config,
         seed=seed,
@@ -586,78 +533,3 @@ def train(
     pred = model.predict(df[mask])
     model.dev_mse = float(np.mean((pred - y[mask]) ** 2))
     return model, model.dev_mse
-
-
-def predict(model: CovidModel, df: pd.DataFrame) -> np.ndarray:
-    """Return ``model``'s predictions for the rows of ``df`` (same as ``model.predict(df)``)."""
-    if not isinstance(model, CovidModel):
-        raise TypeError(
-            f"model must be a CovidModel returned by covid.train, got {type(model).__name__}"
-        )
-    return model.predict(df)
-
-
-# ---------------------------------------------------------------------------
-# The submission file
-# ---------------------------------------------------------------------------
-
-
-def write_submission(path: str | os.PathLike, ids, predictions) -> Path:
-    """Write a Kaggle submission ``id,tested_positive`` with one row per test example.
-
-    Parameters
-    ----------
-    path
-        the CSV file to write, e.g. ``"pred.csv"``.
-    ids
-        the ``id`` column of ``covid.test.csv`` (integers, unique).
-    predictions
-        one finite number per id.
-
-    Returns
-    -------
-    pathlib.Path
-        the path written.
-    """
-    ids = np.asarray(ids)
-    predictions = np.asarray(predictions, dtype=np.float64)
-    if ids.ndim != 1 or predictions.ndim != 1 or len(ids) != len(predictions):
-        raise ValueError(
-            f"ids and predictions must be 1-D and of equal length, got shapes "
-            f"{ids.shape} and {predictions.shape}"
-        )
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"ids must be integers (test_df['id']), got dtype {ids.dtype}")
-    if len(np.unique(ids)) != len(ids):
-        raise ValueError("ids must be unique")
-    if not np.isfinite(predictions).all():
-        raise ValueError(
-            f"{int((~np.isfinite(predictions)).sum())} prediction(s) are NaN or infinite"
-        )
-    path = Path(path)
-    pd.DataFrame({"id": ids, "tested_positive": predictions}).to_csv(path, index=False)
-    return path
-
-
-def check_submission(
-    path: str | os.PathLike, sample: str | os.PathLike | pd.DataFrame
-) -> pd.DataFrame:
-    """Check a submission file against ``sampleSubmission.csv`` (a path or DataFrame):
-    same header ``id,tested_positive``, same ids in the same order, finite numbers.
-
-    Returns the submission as a DataFrame; raises ``ValueError`` saying what differs.
-    """
-    sub = pd.read_csv(path)
-    ref = sample if isinstance(sample, pd.DataFrame) else pd.read_csv(sample)
-    if list(sub.columns) != list(ref.columns):
-        raise ValueError(f"{path}: header {list(sub.columns)}, expected {list(ref.columns)}")
-    if len(sub) != len(ref):
-        raise ValueError(f"{path}: {len(sub)} rows, expected {len(ref)}")
-    if not sub["id"].equals(ref["id"]):
-        raise ValueError(
-            f"{path}: the ids differ from the sample submission's (same ids, same order expected)"
-        )
-    values = pd.to_numeric(sub["tested_positive"], errors="coerce").to_numpy(np.float64)
-    if not np.isfinite(values).all():
-        raise ValueError(f"{path}: tested_positive has non-numeric, NaN or infinite values")
-    return sub

@@ -3,41 +3,36 @@
 :func:`fetch_competition` returns a folder that holds a competition's files. It tries, in
 order:
 
-1. files already present in ``<root>/<competition>/`` (or one or two folder levels below it)
-   for each ``root`` of :func:`competition_search_path`: ``data_dir`` when given,
-   ``$LINBOOK_DATA``, the repository's ``data/`` (when linbook runs from a checkout) and
-   ``~/.cache/linbook``;
+1. files already present in ``<root>/<competition>/`` (or one or two folder levels below it,
+   as a zip's inner folder) for each root of :func:`linbook.datadirs.search_roots`: the
+   ``data_dir`` argument, ``$LINBOOK_DATA``, linbook's cache folder;
 2. the Kaggle API, when credentials exist (:func:`find_kaggle_credentials`);
 3. the course's public Google Drive copies, with ``gdown`` (no account needed).
 
-A download goes into a temporary folder next to its destination; archives are unpacked
-there and every expected file is checked (CSV header, column and row counts; ``.npy``
-header, dtype and shape, read with ``mmap_mode='r'`` so a 2 GB array is never loaded) before
-it is moved into place with an atomic rename. A failed or interrupted download therefore
-leaves nothing that a later run would trust.
+A download goes into a temporary folder inside :func:`linbook.datadirs.download_root`;
+archives are unpacked there and every expected file is checked (CSV header, columns and
+rows; ``.npy`` header, dtype and shape, read with ``mmap_mode='r'`` so a 2 GB array is never
+loaded) before it is moved into ``<root>/<competition>/`` with an atomic rename. A failed or
+interrupted download therefore leaves nothing that a later run would trust, and a finished
+one is found by every later call: each file is fetched at most once per machine.
 
 Each failure raises one subclass of :class:`KaggleDataError` whose message says what to do.
-``kaggle`` and ``gdown`` are imported only when a download is needed (some versions of the
-Kaggle client authenticate, and print or raise, on import), and no message ever contains
-the API key.
+``kaggle`` and ``gdown`` are imported only when a download is needed, and no message ever
+contains the API key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import os
-import shutil
-import socket
 import sys
-import tempfile
-import urllib.error
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import datadirs
 
 __all__ = [
     "KaggleDataError",
@@ -49,22 +44,16 @@ __all__ = [
     "UnexpectedFilesError",
     "FileSpec",
     "DriveFile",
+    "SubmissionSpec",
     "CompetitionSpec",
     "COMPETITIONS",
     "competition_search_path",
-    "download_root",
     "find_competition",
     "check_files",
     "find_kaggle_credentials",
+    "data_source",
     "fetch_competition",
 ]
-
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-# ---------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------
 
 
 class KaggleDataError(RuntimeError):
@@ -104,22 +93,25 @@ class UnexpectedFilesError(KaggleDataError):
 class FileSpec:
     """One expected file of a competition.
 
-    ``rows`` is the number of data rows (CSV: lines after the header; ``.npy``: ``shape[0]``);
-    ``columns`` the number of CSV fields or the ``.npy`` array's ``shape[1]`` (``None`` for a
-    1-D array). ``header_start``/``header_end`` are the CSV's first and last column names,
-    ``dtype_kinds`` the accepted ``numpy.dtype.kind`` letters of an ``.npy`` array. A file with
-    ``required=False`` is checked when present but may be missing (the Google Drive copies
-    of hw1 have no ``sampleSubmission.csv``).
+    ``rows`` is the number of data rows (CSV: lines after the header), or ``None`` where any
+    number is accepted (the ``.npy`` files: a smaller copy of the real data is still real
+    data); ``columns`` the number of CSV fields or the ``.npy`` array's ``shape[1]`` (``None``
+    for a 1-D array). ``header_start``/``header_end`` are the CSV's first and last column
+    names, ``dtype_kinds`` the accepted ``numpy.dtype.kind`` letters of an ``.npy`` array.
+    ``sha256`` is the checksum of the file the book was built with (a download that differs
+    gets a warning). A file with ``required=False`` is checked when present but may be
+    missing (the Google Drive copies of hw1 have no ``sampleSubmission.csv``).
     """
 
     name: str
     kind: str  # "csv" or "npy"
-    rows: int
+    rows: int | None
     columns: int | None
     header_start: tuple[str, ...] = ()
     header_end: str | None = None
     dtype_kinds: str = ""
     required: bool = True
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,13 +128,29 @@ class DriveFile:
 
 
 @dataclass(frozen=True)
+class SubmissionSpec:
+    """What Kaggle accepts as a submission: the header, how rows are identified, the values.
+
+    ``ids`` is ``"test-id"`` (the test file's ``id`` column, in its order) or ``"row"``
+    (``0, 1, ...`` in the test file's row order); ``values`` is ``"number"`` (any finite
+    float) or ``"class"`` (an integer in ``0 … n_classes - 1``).
+    """
+
+    header: tuple[str, str]
+    ids: str
+    values: str
+    n_classes: int | None = None
+
+
+@dataclass(frozen=True)
 class CompetitionSpec:
-    """A competition: its Kaggle name, expected files and Google Drive copies."""
+    """A competition: its Kaggle name, expected files, Google Drive copies, submission format."""
 
     name: str
     title: str
     files: tuple[FileSpec, ...]
     drive: tuple[DriveFile, ...]
+    submission: SubmissionSpec
 
     @property
     def url(self) -> str:
@@ -150,18 +158,18 @@ class CompetitionSpec:
 
     @property
     def rules_url(self) -> str:
-        return f"https://www.kaggle.com/c/{self.name}/rules"
+        return f"{self.url}/rules"
 
     @property
     def data_url(self) -> str:
-        return f"https://www.kaggle.com/c/{self.name}/data"
+        return f"{self.url}/data"
 
     @property
     def required_files(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.files if f.required)
 
 
-#: The competitions of the book, by Kaggle name, with their expected files and Drive copies.
+#: The competitions of the book, by Kaggle name.
 COMPETITIONS: dict[str, CompetitionSpec] = {
     "ml2021spring-hw1": CompetitionSpec(
         name="ml2021spring-hw1",
@@ -174,6 +182,7 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
                 columns=95,
                 header_start=("id", "AL"),
                 header_end="tested_positive",
+                sha256="c50d2204454fb996522e1750c8c3eadacaf530b87d0b15369df1d96d4343bdac",
             ),
             FileSpec(
                 "covid.test.csv",
@@ -182,6 +191,7 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
                 columns=94,
                 header_start=("id", "AL"),
                 header_end="worried_finances",
+                sha256="6b5ba63b3d025889ebe7ee222b23b39d1a0c45761cfb3babfaa20a5ec0dbc051",
             ),
             FileSpec(
                 "sampleSubmission.csv",
@@ -190,22 +200,25 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
                 columns=2,
                 header_start=("id", "tested_positive"),
                 required=False,
+                sha256="6c1f11641b0e21af2f5f0df588974bf61028bdacf2e3255744f1d450846f6e8c",
             ),
-        ),
+        ),  # fmt: skip
         drive=(
             DriveFile("19CCyCgJrUxtvgZF53vnctJiOJ23T5mqF", "covid.train.csv", "1.8 MB"),
             DriveFile("1CE240jLm2npU-tdz81-oVKEF3T2yfT1O", "covid.test.csv", "0.6 MB"),
         ),
+        submission=SubmissionSpec(("id", "tested_positive"), ids="test-id", values="number"),
     ),
     "ml2021spring-hw2": CompetitionSpec(
         name="ml2021spring-hw2",
         title="ML 2021 Spring HW2: TIMIT framewise phoneme classification",
         files=(
-            FileSpec("train_11.npy", "npy", rows=1_229_932, columns=429, dtype_kinds="f"),
-            FileSpec("train_label_11.npy", "npy", rows=1_229_932, columns=None, dtype_kinds="USiu"),
-            FileSpec("test_11.npy", "npy", rows=451_552, columns=429, dtype_kinds="f"),
+            FileSpec("train_11.npy", "npy", rows=None, columns=429, dtype_kinds="f"),
+            FileSpec("train_label_11.npy", "npy", rows=None, columns=None, dtype_kinds="USiu"),
+            FileSpec("test_11.npy", "npy", rows=None, columns=429, dtype_kinds="f"),
         ),
         drive=(DriveFile("1HPkcmQmFGu-3OknddKIa5dNDsR05lIQR", "data.zip", "372 MB"),),
+        submission=SubmissionSpec(("Id", "Class"), ids="row", values="class", n_classes=39),
     ),
 }
 
@@ -213,8 +226,7 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
 def _spec(competition: str) -> CompetitionSpec:
     if not isinstance(competition, str):
         raise TypeError(
-            f"competition must be a str such as 'ml2021spring-hw1', got "
-            f"{type(competition).__name__}"
+            f"competition must be a str such as 'ml2021spring-hw1', got {type(competition).__name__}"
         )
     if competition not in COMPETITIONS:
         raise ValueError(
@@ -224,83 +236,23 @@ def _spec(competition: str) -> CompetitionSpec:
 
 
 # ---------------------------------------------------------------------------
-# Where files are looked for and where downloads go
+# Finding and checking files
 # ---------------------------------------------------------------------------
-
-
-def _in_checkout() -> bool:
-    return (_REPO_ROOT / "_config.yml").is_file() and (_REPO_ROOT / "linbook").is_dir()
-
-
-def _default_roots() -> list[Path]:
-    roots: list[Path] = []
-    if os.environ.get("LINBOOK_DATA"):
-        roots.append(Path(os.environ["LINBOOK_DATA"]).expanduser())
-    if _in_checkout():
-        roots.append(_REPO_ROOT / "data")
-    roots.append(Path.home() / ".cache" / "linbook")
-    return roots
 
 
 def competition_search_path(
     competition: str, data_dir: str | os.PathLike | None = None
 ) -> list[Path]:
-    """Return the folders searched for a competition's files, in order.
-
-    Parameters
-    ----------
-    competition
-        a key of :data:`COMPETITIONS`, e.g. ``"ml2021spring-hw1"``.
-    data_dir
-        an extra root, searched first.
-
-    Returns
-    -------
-    list
-        ``data_dir/<competition>``, ``$LINBOOK_DATA/<competition>``,
-        ``<repo>/data/<competition>`` and ``~/.cache/linbook/<competition>`` (those that
-        apply, without duplicates).
+    """Return the folders searched for a competition's files, in order:
+    ``<root>/<competition>`` for each root of :func:`linbook.datadirs.search_roots`.
 
     Examples
     --------
-    >>> [p.name for p in competition_search_path("ml2021spring-hw1")][0]
+    >>> [p.name for p in competition_search_path("ml2021spring-hw1", "/data")][0]
     'ml2021spring-hw1'
     """
     _spec(competition)
-    roots = ([Path(data_dir).expanduser()] if data_dir is not None else []) + _default_roots()
-    folders: list[Path] = []
-    for root in roots:
-        folder = root / competition
-        if folder not in folders:
-            folders.append(folder)
-    return folders
-
-
-def _writable(folder: Path) -> bool:
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            return False
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        return False
-    # root passes os.access everywhere: also respect read-only mounts and folders that
-    # were made read-only on purpose (no write bit for anyone), such as shared data sets.
-    if probe.stat().st_mode & 0o222 == 0:
-        return False
-    return not os.statvfs(probe).f_flag & os.ST_RDONLY
-
-
-def download_root(data_dir: str | os.PathLike | None = None) -> Path:
-    """Return the folder a download goes into (the competition's files land in
-    ``<root>/<competition>/``): ``data_dir`` if given, else the first writable of
-    ``$LINBOOK_DATA``, the repository's ``data/`` and ``~/.cache/linbook``."""
-    if data_dir is not None:
-        return Path(data_dir).expanduser()
-    for root in _default_roots():
-        if _writable(root):
-            return root
-    return Path.home() / ".cache" / "linbook"
+    return [root / competition for root in datadirs.search_roots(data_dir)]
 
 
 def _candidate_dirs(folder: Path) -> Iterator[Path]:
@@ -316,9 +268,7 @@ def _candidate_dirs(folder: Path) -> Iterator[Path]:
         yield from level
 
 
-def find_competition(
-    competition: str, data_dir: str | os.PathLike | None = None, exact_rows: bool = True
-) -> Path | None:
+def find_competition(competition: str, data_dir: str | os.PathLike | None = None) -> Path | None:
     """Return the first folder on the search path that holds the competition's required
     files (checked with :func:`check_files`), or ``None`` when there is none.
 
@@ -329,17 +279,12 @@ def find_competition(
     for folder in competition_search_path(competition, data_dir):
         for candidate in _candidate_dirs(folder):
             if all((candidate / name).is_file() for name in spec.required_files):
-                check_files(competition, candidate, exact_rows=exact_rows)
+                check_files(competition, candidate)
                 return candidate
     return None
 
 
-# ---------------------------------------------------------------------------
-# Checking files
-# ---------------------------------------------------------------------------
-
-
-def _check_csv(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, int]:
+def _check_csv(path: Path, fs: FileSpec) -> tuple[int, int]:
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
@@ -369,12 +314,12 @@ def _check_csv(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, int]:
                 rows += 1
     except UnicodeDecodeError:
         raise UnexpectedFilesError(f"{path}: not a UTF-8 CSV file") from None
-    if exact_rows and rows != fs.rows:
+    if fs.rows is not None and rows != fs.rows:
         raise UnexpectedFilesError(f"{path}: expected {fs.rows} data rows, found {rows}")
     return rows, len(header)
 
 
-def _check_npy(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, ...]:
+def _check_npy(path: Path, fs: FileSpec) -> tuple[int, ...]:
     import numpy as np
 
     try:
@@ -393,25 +338,13 @@ def _check_npy(path: Path, fs: FileSpec, exact_rows: bool) -> tuple[int, ...]:
         raise UnexpectedFilesError(
             f"{path}: unexpected dtype kind {kind!r} (expected one of {fs.dtype_kinds!r})"
         )
-    if exact_rows and shape[0] != fs.rows:
+    if fs.rows is not None and shape[0] != fs.rows:
         raise UnexpectedFilesError(f"{path}: expected {fs.rows} rows, got {shape[0]}")
     return shape
 
 
-def check_files(
-    competition: str, folder: str | os.PathLike, exact_rows: bool = True
-) -> dict[str, tuple[int, ...]]:
+def check_files(competition: str, folder: str | os.PathLike) -> dict[str, tuple[int, ...]]:
     """Check the competition's files in ``folder`` and return their shapes.
-
-    Parameters
-    ----------
-    competition
-        a key of :data:`COMPETITIONS`.
-    folder
-        the folder holding the files.
-    exact_rows
-        also require the official number of rows (``False`` accepts, say, a small
-        stand-in with the same layout).
 
     Returns
     -------
@@ -441,8 +374,7 @@ def check_files(
                     f"{', '.join(spec.required_files)})"
                 )
             continue
-        check = _check_csv if fs.kind == "csv" else _check_npy
-        shapes[fs.name] = check(path, fs, exact_rows)
+        shapes[fs.name] = (_check_csv if fs.kind == "csv" else _check_npy)(path, fs)
     return shapes
 
 
@@ -461,29 +393,27 @@ def _kaggle_config_dirs() -> list[Path]:
     return dirs
 
 
-def _load_colab_secrets() -> None:
-    """In Colab, copy the secrets KAGGLE_USERNAME and KAGGLE_KEY into the environment."""
+def _colab_secrets() -> dict[str, str]:
+    """In Colab, the secrets KAGGLE_USERNAME and KAGGLE_KEY (when granted), else nothing."""
     if "google.colab" not in sys.modules:
-        return
-    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
-        return
+        return {}
     try:
         from google.colab import userdata  # type: ignore[import-not-found]
 
         username, key = userdata.get("KAGGLE_USERNAME"), userdata.get("KAGGLE_KEY")
     except Exception:  # secret missing or notebook access not granted
-        return
-    if username and key:
-        os.environ["KAGGLE_USERNAME"], os.environ["KAGGLE_KEY"] = username, key
+        return {}
+    return {"KAGGLE_USERNAME": username, "KAGGLE_KEY": key} if username and key else {}
 
 
 def find_kaggle_credentials() -> str | None:
     """Say where usable Kaggle credentials are, without reading the key into the answer.
 
     Looks, as the Kaggle client does, at the environment variables ``KAGGLE_USERNAME`` and
-    ``KAGGLE_KEY`` (filled from Colab's secrets of the same names when running in Colab),
-    ``KAGGLE_API_TOKEN``, then for ``kaggle.json`` in ``$KAGGLE_CONFIG_DIR``, ``~/.kaggle``
-    and ``~/.config/kaggle``, and for ``~/.kaggle/access_token``.
+    ``KAGGLE_KEY``, ``KAGGLE_API_TOKEN``, then — in Colab — the secrets of the same names,
+    then for ``kaggle.json`` in ``$KAGGLE_CONFIG_DIR``, ``~/.kaggle`` and
+    ``~/.config/kaggle``, and for ``~/.kaggle/access_token``. Nothing is changed: Colab's
+    secrets are handed to the client only for the duration of a download.
 
     Returns
     -------
@@ -497,11 +427,12 @@ def find_kaggle_credentials() -> str | None:
     NoCredentialsError
         a ``kaggle.json`` exists but is not valid JSON with ``username`` and ``key``.
     """
-    _load_colab_secrets()
     if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
         return "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
     if os.environ.get("KAGGLE_API_TOKEN"):
         return "environment variable KAGGLE_API_TOKEN"
+    if _colab_secrets():
+        return "Colab secrets KAGGLE_USERNAME and KAGGLE_KEY"
     for folder in _kaggle_config_dirs():
         path = folder / "kaggle.json"
         if path.is_file():
@@ -523,74 +454,10 @@ def find_kaggle_credentials() -> str | None:
     return None
 
 
-# ---------------------------------------------------------------------------
-# Messages
-# ---------------------------------------------------------------------------
-
-
-def _manual_steps(spec: CompetitionSpec, root: Path) -> str:
-    lines = [
-        "Or download the files by hand (on any machine with a browser) and put them in "
-        f"{root / spec.name}/ (or in <folder>/{spec.name}/ with LINBOOK_DATA=<folder>):",
-        f"  - from Kaggle (after signing in and accepting the rules): {spec.data_url}",
-    ]
-    for d in spec.drive:
-        lines.append(f"  - from the course's Google Drive copy ({d.size}): {d.url} -> {d.name}")
-    if any(d.name.endswith(".zip") for d in spec.drive):
-        lines.append("    (unzip the archive; the .npy files may stay in its inner folder)")
-    return "\n".join(lines)
-
-
-def _gdown_commands(spec: CompetitionSpec) -> str:
-    return "\n".join(f"    gdown {d.file_id} -O {d.name}" for d in spec.drive)
-
-
-def _no_credentials_message(spec: CompetitionSpec, root: Path) -> str:
-    places = ", ".join(str(d / "kaggle.json") for d in _kaggle_config_dirs())
-    return (
-        "No Kaggle credentials found (looked for the environment variables KAGGLE_USERNAME "
-        f"and KAGGLE_KEY, KAGGLE_API_TOKEN, and for {places}).\n"
-        "To use the Kaggle API:\n"
-        "  1. Sign in at https://www.kaggle.com and open https://www.kaggle.com/settings "
-        "(section API).\n"
-        "  2. Create a token there: a legacy API key is downloaded as kaggle.json; a newer "
-        "API token is a string to put in the environment variable KAGGLE_API_TOKEN.\n"
-        "  3. Put kaggle.json where the client looks:\n"
-        "       Linux/macOS: ~/.kaggle/kaggle.json, then: chmod 600 ~/.kaggle/kaggle.json\n"
-        "       Windows:     C:\\Users\\<you>\\.kaggle\\kaggle.json\n"
-        "       any folder:  set KAGGLE_CONFIG_DIR to that folder\n"
-        "     or set the environment variables KAGGLE_USERNAME and KAGGLE_KEY (in Colab: "
-        "add them as secrets under the key icon and allow notebook access).\n"
-        f"  4. Accept the competition's rules: {spec.rules_url}\n"
-        "No account? Download the course's public copies with gdown (pip install gdown):\n"
-        f"{_gdown_commands(spec)}\n" + _manual_steps(spec, root)
-    )
-
-
-def _rules_message(spec: CompetitionSpec, source: str) -> str:
-    return (
-        f"Kaggle refused the download of {spec.name} (HTTP 403 Forbidden) with the "
-        f"credentials in {source}.\n"
-        f"Open {spec.rules_url} while signed in with that account, click "
-        '"I Understand and Accept" (join the competition), then run again.\n'
-        "(If you already accepted, check that the token belongs to the same account.)"
-    )
-
-
-def _no_network_message(spec: CompetitionSpec, root: Path, what: str, err: BaseException) -> str:
-    return (
-        f"{what} could not reach its server ({type(err).__name__}: {_short(err)}); "
-        "this machine seems to be offline or behind a proxy/firewall.\n"
-        "Alternatives:\n"
-        f"  - on a machine with internet: kaggle competitions download -c {spec.name}\n"
-        "  - or, without a Kaggle account, the course's copies with gdown:\n"
-        f"{_gdown_commands(spec)}\n" + _manual_steps(spec, root)
-    )
-
-
 def _secrets() -> list[str]:
     """The Kaggle key/token values on this machine (to remove them from any message)."""
     found = [os.environ.get(name, "") for name in ("KAGGLE_KEY", "KAGGLE_API_TOKEN")]
+    found.append(_colab_secrets().get("KAGGLE_KEY", ""))
     for folder in _kaggle_config_dirs():
         try:
             content = json.loads((folder / "kaggle.json").read_text(encoding="utf-8"))
@@ -612,250 +479,24 @@ def _short(err: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# ---------------------------------------------------------------------------
-# The network boundary (tests replace these two functions)
-# ---------------------------------------------------------------------------
+#: The file in which a download records the source it came from (see :func:`data_source`).
+_SOURCE_FILE = ".linbook-source.json"
 
 
-def _kaggle_download(competition: str, dest: Path, quiet: bool) -> None:
-    """Download the competition's files with the Kaggle API into ``dest``."""
-    sink = io.StringIO()
-    # kaggle authenticates (and may print help or raise) on import: keep that quiet.
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        from kaggle.api.kaggle_api_extended import KaggleApi
+def data_source(folder: str | os.PathLike) -> str:
+    """Say where the files in ``folder`` came from, in words that hold no local path:
+    the source of the download that put them there, else the kind of folder.
 
-        api = KaggleApi()
-        try:
-            api.authenticate()
-        except SystemExit:  # kaggle 2.x exits when it finds no usable credentials
-            raise NoCredentialsError("the Kaggle client did not accept the credentials") from None
-    api.competition_download_files(competition, path=str(dest), quiet=quiet)
-
-
-def _gdown_download(file_id: str, output: Path, quiet: bool) -> None:
-    """Download one public Google Drive file to ``output`` with gdown."""
-    import gdown
-
-    result = gdown.download(id=file_id, output=str(output), quiet=quiet)
-    if result is None or not output.is_file():  # older gdown returns None on failure
-        raise CompetitionDataNotFoundError(
-            f"gdown could not download Google Drive file {file_id} (see its messages above)"
-        )
-
-
-# ---------------------------------------------------------------------------
-# Classifying client errors
-# ---------------------------------------------------------------------------
-
-
-def _chain(err: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    e: BaseException | None = err
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        yield e
-        e = e.__cause__ or e.__context__
-
-
-def _http_status(err: BaseException) -> int | None:
-    for e in _chain(err):
-        code = getattr(getattr(e, "response", None), "status_code", None)
-        if isinstance(code, int):
-            return code
-        status = getattr(e, "status", None)  # kaggle 1.x: kaggle.rest.ApiException
-        if isinstance(status, int) and 100 <= status < 600:
-            return status
-    return None
-
-
-def _network_error_types() -> tuple[type[BaseException], ...]:
-    types: list[type[BaseException]] = [
-        ConnectionError,
-        TimeoutError,
-        socket.gaierror,
-        urllib.error.URLError,
-    ]
-    try:
-        import requests
-
-        types += [requests.exceptions.ConnectionError, requests.exceptions.Timeout]
-    except ImportError:
-        pass
-    try:
-        import urllib3
-
-        types += [
-            urllib3.exceptions.NewConnectionError,
-            urllib3.exceptions.MaxRetryError,
-            urllib3.exceptions.TimeoutError,
-        ]
-    except ImportError:
-        pass
-    return tuple(types)
-
-
-def _is_network_error(err: BaseException) -> bool:
-    network = _network_error_types()
-    return any(isinstance(e, network) for e in _chain(err))
-
-
-# ---------------------------------------------------------------------------
-# Unpacking, checking and moving into place
-# ---------------------------------------------------------------------------
-
-
-def _unpack(tmp: Path) -> None:
-    """Extract every zip in ``tmp`` (recursively, once) and delete the archives."""
-    for archive in sorted(tmp.rglob("*.zip")):
-        try:
-            with zipfile.ZipFile(archive) as zf:
-                root = (archive.parent / (archive.stem + "_unzipped")).resolve()
-                for member in zf.namelist():
-                    if not (root / member).resolve().is_relative_to(root):
-                        raise zipfile.BadZipFile(f"member {member!r} points outside the archive")
-                zf.extractall(root)
-        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as err:
-            archive.unlink(missing_ok=True)
-            raise CorruptArchiveError(
-                f"{archive.name} is not a valid zip archive ({_short(err)}); the download is "
-                "incomplete or corrupt. The file has been removed: run again to download it "
-                "anew."
-            ) from None
-        archive.unlink()
-
-
-def _place(spec: CompetitionSpec, tmp: Path, target: Path) -> Path:
-    """Find the expected files under ``tmp``, check them, and move them into ``target``."""
-    found: dict[str, Path] = {}
-    for fs in spec.files:
-        matches = sorted(tmp.rglob(fs.name), key=lambda p: (len(p.parts), str(p)))
-        if matches:
-            found[fs.name] = matches[0]
-        elif fs.required:
-            raise UnexpectedFilesError(
-                f"the download of {spec.name} holds no {fs.name} (it holds: "
-                f"{', '.join(sorted(p.name for p in tmp.rglob('*') if p.is_file())) or 'nothing'})"
-            )
-    staging = tmp / ".staging"
-    staging.mkdir()
-    for name, path in found.items():
-        os.replace(path, staging / name)
-    check_files(spec.name, staging)
-    target.mkdir(parents=True, exist_ok=True)
-    for name in found:
-        os.replace(staging / name, target / name)  # atomic: a file appears whole or not at all
-    return target
-
-
-@contextlib.contextmanager
-def _temporary_dir(root: Path, competition: str) -> Iterator[Path]:
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{competition}.download-", dir=root))
-    except OSError as err:
-        raise KaggleDataError(
-            f"cannot write to {root} ({err}); pass data_dir=<a writable folder> or set "
-            "LINBOOK_DATA to one"
-        ) from None
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _skipped(err: KaggleDataError) -> KaggleDataError:
-    """Mark an error that means "this source was not tried" (no credentials, no client)."""
-    err.skipped = True  # type: ignore[attr-defined]
-    return err
-
-
-def _from_kaggle(spec: CompetitionSpec, root: Path, quiet: bool) -> Path:
-    source = find_kaggle_credentials()
-    if source is None:
-        raise _skipped(NoCredentialsError(_no_credentials_message(spec, root)))
-    with _temporary_dir(root, spec.name) as tmp:
-        if not quiet:
-            print(f"Downloading {spec.name} with the Kaggle API (credentials: {source}) ...")
-        try:
-            _kaggle_download(spec.name, tmp, quiet)
-        except NoCredentialsError as err:
-            raise NoCredentialsError(
-                f"{err} (found in {source}). Create a new token at "
-                "https://www.kaggle.com/settings and replace the old one."
-            ) from None
-        except KaggleDataError:
-            raise
-        except ImportError as err:
-            raise _skipped(
-                CompetitionDataNotFoundError(
-                    f"the Kaggle client cannot be imported ({err}): pip install --upgrade kaggle"
-                    + (f" {err.name}" if getattr(err, "name", None) not in (None, "kaggle") else "")
-                )
-            ) from None
-        except Exception as err:  # the client raises requests/urllib3/kaggle exceptions
-            status = _http_status(err)
-            if status == 403:
-                raise RulesNotAcceptedError(_rules_message(spec, source)) from None
-            if status == 401:
-                raise NoCredentialsError(
-                    f"Kaggle rejected the credentials in {source} (HTTP 401 Unauthorized): the "
-                    "token is wrong or has expired. Create a new one at "
-                    "https://www.kaggle.com/settings and replace the old one."
-                ) from None
-            if status == 404:
-                raise CompetitionDataNotFoundError(
-                    f"Kaggle has no competition data at {spec.data_url} (HTTP 404)"
-                ) from None
-            if _is_network_error(err):
-                raise NoNetworkError(
-                    _no_network_message(spec, root, "The Kaggle API", err)
-                ) from None
-            raise CompetitionDataNotFoundError(
-                f"the Kaggle API failed: {type(err).__name__}: {_short(err)}"
-            ) from None
-        _unpack(tmp)
-        return _place(spec, tmp, root / spec.name)
-
-
-def _from_gdown(spec: CompetitionSpec, root: Path, quiet: bool) -> Path:
-    with _temporary_dir(root, spec.name) as tmp:
-        for d in spec.drive:
-            if not quiet:
-                print(f"Downloading {d.name} ({d.size}) from the course's Google Drive copy ...")
-            try:
-                _gdown_download(d.file_id, tmp / d.name, quiet)
-            except KaggleDataError:
-                raise
-            except ImportError as err:
-                raise _skipped(
-                    CompetitionDataNotFoundError(
-                        f"gdown cannot be imported ({err}): pip install --upgrade gdown"
-                    )
-                ) from None
-            except Exception as err:  # requests errors, gdown.exceptions.*
-                if _is_network_error(err):
-                    raise NoNetworkError(
-                        _no_network_message(spec, root, "gdown (Google Drive)", err)
-                    ) from None
-                raise CompetitionDataNotFoundError(
-                    f"gdown could not download {d.url} ({type(err).__name__}: {_short(err)}). "
-                    "Google Drive may limit downloads of a popular file for a day; try "
-                    "later, or the Kaggle API."
-                ) from None
-        _unpack(tmp)
-        return _place(spec, tmp, root / spec.name)
-
-
-_SOURCES = {"kaggle": _from_kaggle, "gdown": _from_gdown}
-
-
-def _pick_error(failures: list[tuple[str, KaggleDataError]]) -> tuple[str, KaggleDataError]:
-    """The error to raise when every source failed: that of the first source that actually
-    tried to download (not one skipped for lack of credentials or of the client)."""
-    for source, err in failures:
-        if not getattr(err, "skipped", False):
-            return source, err
-    return failures[0]
+    Examples
+    --------
+    >>> data_source("/somewhere/ml2021spring-hw1")
+    'a folder given as data_dir (ml2021spring-hw1/)'
+    """
+    folder = Path(folder)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        record = json.loads((folder / _SOURCE_FILE).read_text(encoding="utf-8"))
+        return f"downloaded from {record['source']} into {datadirs.describe_location(folder)}"
+    return datadirs.describe_location(folder)
 
 
 def fetch_competition(
@@ -877,7 +518,7 @@ def fetch_competition(
         a key of :data:`COMPETITIONS`, ``"ml2021spring-hw1"`` or ``"ml2021spring-hw2"``.
     data_dir
         a folder searched first (for ``<data_dir>/<competition>/``) and, when given, the
-        one a download goes into (else :func:`download_root`).
+        one a download goes into (else :func:`linbook.datadirs.download_root`).
     download
         allow downloading when the files are found nowhere.
     sources
@@ -889,7 +530,8 @@ def fetch_competition(
     Returns
     -------
     pathlib.Path
-        the folder that holds the files, already checked.
+        the folder that holds the files, already checked (:func:`data_source` says where
+        they came from).
 
     Raises
     ------
@@ -916,27 +558,30 @@ def fetch_competition(
     spec = _spec(competition)
     if isinstance(sources, str):
         sources = (sources,)
-    unknown = [s for s in sources if s not in _SOURCES]
-    if unknown or not sources:
+    from . import kaggle_clients
+
+    if not sources or any(s not in kaggle_clients.SOURCES for s in sources):
         raise ValueError(
-            f"sources must be a non-empty sequence of {sorted(_SOURCES)}, got {list(sources)!r}"
+            "sources must be a non-empty sequence of "
+            f"{sorted(kaggle_clients.SOURCES)}, got {list(sources)!r}"
         )
     folder = find_competition(competition, data_dir)
     if folder is not None:
         return folder
-    root = download_root(data_dir)
+    root = datadirs.download_root(data_dir)
     if not download:
         places = "\n".join(f"  - {p}" for p in competition_search_path(competition, data_dir))
         raise CompetitionDataNotFoundError(
             f"The files of {competition} ({', '.join(spec.required_files)}) were not found. "
             f"linbook looked in:\n{places}\n"
             "Call fetch_competition(..., download=True) to download them (Kaggle API or "
-            "gdown), or put them in one of these folders.\n" + _manual_steps(spec, root)
+            "gdown), or put them in one of these folders.\n"
+            + kaggle_clients._manual_steps(spec, root)
         )
     failures: list[tuple[str, KaggleDataError]] = []
     for source in sources:
         try:
-            folder = _SOURCES[source](spec, root, quiet)
+            folder = kaggle_clients.SOURCES[source](spec, root, quiet)
         except KaggleDataError as err:
             failures.append((source, err))
             continue
@@ -944,9 +589,11 @@ def fetch_competition(
             for failed, err in failures:
                 print(f"({failed} did not work: {type(err).__name__}; used {source} instead)")
         return folder
-    chosen_source, chosen = _pick_error(failures)
-    others = [(s, e) for s, e in failures if e is not chosen]
+    # Raise the error of the first source that actually tried (not one skipped for lack of
+    # credentials or of the client), with what the others said.
+    chosen = next((e for _, e in failures if not getattr(e, "skipped", False)), failures[0][1])
     message = str(chosen)
+    others = [(s, e) for s, e in failures if e is not chosen]
     if others:
         message += "\n\nThe other sources failed too:\n" + "\n".join(
             f"  - {s}: {type(e).__name__}: {str(e).splitlines()[0]}" for s, e in others

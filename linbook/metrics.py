@@ -278,7 +278,7 @@ def predict_ch3(
     numpy.ndarray
         The array of matplotlib ``Axes`` from ``linbook.show_images``.
     """
-    from .data import get_fashion_mnist_labels
+    from .fashion_mnist import get_fashion_mnist_labels
     from .plotting import show_images
 
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:

@@ -1,11 +1,12 @@
-"""Notebook helpers: ``glue`` that also works where myst-nb is not installed (e.g. Colab), and
-``glue_table`` for numbered tables computed by a cell."""
+"""Notebook helpers: ``glue`` that also works where myst-nb is not installed (e.g. Colab),
+``glue_table`` for numbered tables computed by a cell, and ``check`` for the claims of the text
+that hold for the book's own data but may not on a reader's."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["glue", "markdown_table", "glue_table"]
+__all__ = ["glue", "markdown_table", "glue_table", "check"]
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -99,3 +100,30 @@ def glue_table(name: str, table: Any, floatfmt: str = ".3f", index: bool = True)
     from IPython.display import Markdown
 
     glue(name, Markdown(markdown_table(table, floatfmt, index)), display=True)
+
+
+def check(condition: bool, claim: str, *, strict: bool = True) -> bool:
+    """Check a claim of the text about a measured result; return whether it held.
+
+    With ``strict`` (where the book is built, on the data the text describes) a claim that
+    does not hold stops the notebook, like ``assert``. Without it (a reader's run on other
+    data, e.g. the real TIMIT files) the notebook goes on and prints a visible note, so that
+    an hour of training is never lost to a claim about the stand-in data.
+
+    Examples
+    --------
+    >>> check(2 > 1, "two exceeds one")
+    True
+    >>> check(1 > 2, "one exceeds two", strict=False)
+    Note: on this run the text's claim "one exceeds two" did not hold (the text describes the book's own data).
+    False
+    """
+    if condition:
+        return True
+    if strict:
+        raise AssertionError(f"the text claims that {claim}, but on this run it does not hold")
+    print(
+        f'Note: on this run the text\'s claim "{claim}" did not hold '
+        "(the text describes the book's own data)."
+    )
+    return False

@@ -1,10 +1,15 @@
-"""Shared fixtures: small Fashion-MNIST-shaped IDX files written by the tests themselves, and a
-headless matplotlib (the Agg backend, every figure closed after each test)."""
+"""Shared fixtures: small Fashion-MNIST-shaped IDX files written by the tests themselves, an
+isolated data location (no LINBOOK_DATA, a temporary cache and Debian folder), a local HTTP
+server that stands in for a remote host and counts what it serves, and a headless matplotlib
+(the Agg backend, every figure closed after each test)."""
 
 from __future__ import annotations
 
 import gzip
+import http.server
 import struct
+import threading
+from collections import Counter
 from pathlib import Path
 
 import matplotlib
@@ -54,12 +59,60 @@ def write_fake_fashion_mnist(
 
 @pytest.fixture
 def isolated_search(monkeypatch, tmp_path):
-    """Point every Fashion-MNIST search location at empty temp folders."""
-    from linbook import data
+    """Every data location in temporary folders: no LINBOOK_DATA, the cache folder in
+    ``tmp_path/cache/linbook`` (through XDG_CACHE_HOME, as on a reader's Linux machine) and
+    Debian's folder at ``tmp_path/debian``. Yields ``tmp_path``."""
+    from linbook import fashion_mnist
 
     monkeypatch.delenv("LINBOOK_DATA", raising=False)
-    monkeypatch.setattr(data, "_REPO_ROOT", tmp_path / "repo")
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "debian")
-    data._read_split.cache_clear()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "debian")
+    fashion_mnist._read_split.cache_clear()
     yield tmp_path
-    data._read_split.cache_clear()
+    fashion_mnist._read_split.cache_clear()
+
+
+class LocalServer:
+    """A loopback HTTP server for tests: ``files`` maps a URL path to bytes (or to a callable
+    ``handler -> None`` that answers itself); every request is counted in ``hits``."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, object] = {}
+        self.hits: Counter[str] = Counter()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                path = self.path.split("?")[0]
+                server.hits[path] += 1
+                body = server.files.get(path)
+                if callable(body):
+                    body(self)
+                    return
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def local_server():
+    """A :class:`LocalServer` on 127.0.0.1, shut down after the test."""
+    server = LocalServer()
+    yield server
+    server.close()

@@ -1,5 +1,5 @@
-"""Tests of linbook.covid: input checks, the dev split, training/prediction on DataFrames and
-the submission file (validated against the real sampleSubmission.csv when available)."""
+"""Tests of linbook.covid: input checks, the dev split, training and prediction on DataFrames,
+and the real files end to end (with linbook.submission) when they are available."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from linbook import covid
+from linbook import covid, submission
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = replace(covid.RECIPE, hidden=8, max_epochs=4, batch_size=64)
@@ -88,11 +88,15 @@ def test_bad_frames_are_refused(change, error, match):
     df = change(synthetic_frame(30))
     with pytest.raises(error, match=match):
         covid.check_frame(df, target=True)
-    with pytest.raises(error, match=match if "target" not in match else "."):
-        if "test file" in match:  # without the target the frame is fine for prediction
-            covid.check_frame(df, target=False)
-            raise ValueError("ok")
-        covid.train(df, np.arange(len(df)) % 2 == 0, config=TINY)
+    with pytest.raises(error, match=match):
+        covid.fit(df, np.arange(len(df)) % 2 == 0, config=TINY)
+
+
+def test_a_test_file_without_target_is_fine_for_prediction_only():
+    df = synthetic_frame(30).drop(columns=[covid.TARGET])
+    covid.check_frame(df, target=False)  # no error: a test file has no target
+    with pytest.raises(ValueError, match="test file has no target"):
+        covid.fit(df, np.arange(len(df)) % 2 == 0, config=TINY)
 
 
 def test_duplicate_columns_are_refused():
@@ -106,16 +110,16 @@ def test_train_and_predict_on_frames():
     df = synthetic_frame(300)
     mask = covid.dev_mask(len(df))
     state = torch.random.get_rng_state()
-    model, dev_mse = covid.train(df, mask, seed=3, config=replace(TINY, max_epochs=30))
+    model, dev_mse = covid.fit(df, mask, seed=3, config=replace(TINY, max_epochs=30))
     assert torch.equal(torch.random.get_rng_state(), state)  # global generator untouched
     assert isinstance(model, covid.CovidModel) and dev_mse == model.dev_mse
-    pred = covid.predict(model, df)
+    pred = model.predict(df)
     assert pred.shape == (300,) and pred.dtype == np.float64
     assert dev_mse == pytest.approx(np.mean((pred[mask] - df[covid.TARGET][mask]) ** 2))
     assert dev_mse < df[covid.TARGET][mask].var()  # it learned something
-    assert dev_mse == pytest.approx(model.history.dev_mse[model.history.best_epoch], rel=1e-4)
+    assert dev_mse == pytest.approx(model.history.at(model.history.best_epoch, "dev_mse"), rel=1e-4)
     # deterministic for a seed
-    _, again = covid.train(df, mask, seed=3, config=replace(TINY, max_epochs=30))
+    _, again = covid.fit(df, mask, seed=3, config=replace(TINY, max_epochs=30))
     assert again == dev_mse
     # a row's prediction depends on that row only; extra columns of a test frame are refused
     np.testing.assert_allclose(model.predict(df.iloc[:7]), pred[:7], rtol=1e-6)
@@ -123,24 +127,37 @@ def test_train_and_predict_on_frames():
     assert model.predict(test_df).shape == (20,)
     with pytest.raises(ValueError, match="unexpected column"):
         model.predict(test_df.assign(note=1))
-    with pytest.raises(TypeError, match="CovidModel"):
-        covid.predict("model", test_df)
 
 
 def test_early_stopping_and_history():
     df = synthetic_frame(200)
     cfg = replace(covid.COURSE_SAMPLE, max_epochs=50, patience=3, hidden=4)
-    model, _ = covid.train(df, covid.dev_mask(200), config=cfg)
+    model, _ = covid.fit(df, covid.dev_mask(200), config=cfg)
     h = model.history
     assert len(h.train_mse) == len(h.dev_mse) == len(h) <= 50
-    assert len(h) == 50 or len(h) == h.best_epoch + 1 + 3
-    assert h.dev_mse[h.best_epoch] == min(h.dev_mse) and h.seconds > 0
+    assert len(h) == 50 or len(h) == h.best_epoch + 3  # stopped 3 epochs after the best
+    assert h.at(h.best_epoch, "dev_mse") == min(h.dev_mse) and sum(h.seconds) > 0
+
+
+def test_each_ingredient_of_the_recipe_can_be_switched_off():
+    """The ablations of chapter 2.3.2.1 need every ingredient as a setting."""
+    df = synthetic_frame(200)
+    mask = covid.dev_mask(200)
+    raw, _ = covid.fit(df, mask, config=replace(TINY, standardize_inputs=False))
+    assert raw.scaler is None and raw.predict(df).shape == (200,)
+    for change in (
+        dict(optimizer="adam"), dict(optimizer="sgd", momentum=0.9), dict(weight_decay=0.0),
+        dict(schedule="constant"), dict(standardize_target=False), dict(patience=None),
+        dict(hidden=16),
+    ):  # fmt: skip
+        model, dev_mse = covid.fit(df, mask, config=replace(TINY, **change))
+        assert np.isfinite(dev_mse), change
 
 
 def test_feature_subset():
     df = synthetic_frame(100)
     cfg = replace(TINY, features=("tested_positive.1", "cli.2"))
-    model, _ = covid.train(df, covid.dev_mask(100), config=cfg)
+    model, _ = covid.fit(df, covid.dev_mask(100), config=cfg)
     small = df[["id", "tested_positive.1", "cli.2"]]
     assert model.predict(small).shape == (100,)
 
@@ -150,7 +167,7 @@ def test_feature_subset():
 )
 def test_bad_masks(mask):
     with pytest.raises(ValueError, match="dev_mask"):
-        covid.train(synthetic_frame(50), mask, config=TINY)
+        covid.fit(synthetic_frame(50), mask, config=TINY)
 
 
 def test_bad_configs():
@@ -161,27 +178,7 @@ def test_bad_configs():
     with pytest.raises(ValueError):
         replace(covid.RECIPE, features=("no_such_column",))
     with pytest.raises(ValueError):
-        covid.train(synthetic_frame(50), covid.dev_mask(50), seed=-1, config=TINY)
-
-
-def test_write_and_check_submission(tmp_path):
-    ids = np.arange(5)
-    path = covid.write_submission(tmp_path / "pred.csv", ids, [1.0, 2.5, 3.0, 4.0, 5.0])
-    assert path.read_text().splitlines()[:2] == ["id,tested_positive", "0,1.0"]
-    sample = pd.DataFrame({"id": ids, "tested_positive": 0.0})
-    assert len(covid.check_submission(path, sample)) == 5
-    with pytest.raises(ValueError, match="ids differ"):
-        covid.check_submission(path, sample.assign(id=ids[::-1]))
-    with pytest.raises(ValueError, match="rows"):
-        covid.check_submission(path, sample.iloc[:4])
-    with pytest.raises(ValueError, match="NaN"):
-        covid.write_submission(tmp_path / "x.csv", ids, [1, 2, np.nan, 4, 5])
-    with pytest.raises(ValueError, match="equal length"):
-        covid.write_submission(tmp_path / "x.csv", ids, [1, 2])
-    with pytest.raises(TypeError, match="integers"):
-        covid.write_submission(tmp_path / "x.csv", ids.astype(float), np.ones(5))
-    with pytest.raises(ValueError, match="unique"):
-        covid.write_submission(tmp_path / "x.csv", np.zeros(5, int), np.ones(5))
+        covid.fit(synthetic_frame(50), covid.dev_mask(50), seed=-1, config=TINY)
 
 
 @needs_real_data
@@ -190,20 +187,11 @@ def test_real_data_and_submission_format(tmp_path):
     assert train_df.shape == (2700, 95) and test_df.shape == (893, 94)
     assert tuple(train_df.columns) == covid.TRAIN_COLUMNS
     assert tuple(test_df.columns) == covid.TEST_COLUMNS
-    model, dev_mse = covid.train(train_df, covid.dev_mask(2700), config=TINY)
-    path = covid.write_submission(tmp_path / "pred.csv", test_df["id"], model.predict(test_df))
-    sub = covid.check_submission(path, HW1 / "sampleSubmission.csv")
+    model, dev_mse = covid.fit(train_df, covid.dev_mask(2700), config=TINY)
+    path = submission.write_submission(
+        "ml2021spring-hw1", tmp_path / "pred.csv", model.predict(test_df), ids=test_df["id"]
+    )
     sample = pd.read_csv(HW1 / "sampleSubmission.csv")
-    assert list(sub.columns) == ["id", "tested_positive"] and len(sub) == 893
-    assert sub["id"].tolist() == sample["id"].tolist() == test_df["id"].tolist()
-
-
-@needs_real_data
-def test_pred_csv_written_by_the_chapter():
-    """chapters/pred.csv, as the chapter 2.3.2.1 writes it (run the chapter first)."""
-    pred = REPO / "chapters" / "pred.csv"
-    if not pred.is_file():
-        pytest.skip("chapters/pred.csv does not exist yet: execute chapters/covid19.ipynb first")
-    sub = covid.check_submission(pred, HW1 / "sampleSubmission.csv")
-    assert pred.read_text().splitlines()[0] == "id,tested_positive"
-    assert len(sub) == 893 and sub["tested_positive"].between(0, 100).all()
+    values = submission.check_submission("ml2021spring-hw1", path, sample["id"])
+    assert path.read_text().splitlines()[0] == "id,tested_positive" and len(values) == 893
+    np.testing.assert_allclose(values, model.predict(test_df))  # written without rounding

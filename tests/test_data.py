@@ -1,26 +1,20 @@
-import sys
-import types
-from pathlib import Path
+"""linbook.data: synthetic regression data and the minibatch iterators."""
 
 import numpy as np
 import pytest
 import torch
-from conftest import write_fake_fashion_mnist, write_idx
 
-from linbook import data
-from linbook.data import (
-    CorruptDataError,
-    FashionMNISTNotFoundError,
-    TensorLoader,
-    find_fashion_mnist,
-    get_fashion_mnist_labels,
-    load_array,
-    load_data_fashion_mnist,
-    read_fashion_mnist,
-    synthetic_data,
-)
+from linbook import timit, timit_standin
+from linbook.data import MemmapLoader, TensorLoader, load_array, synthetic_data
 
-DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+N_TRAIN, N_TEST = 3000, 700
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> timit.TimitData:
+    """A small TIMIT stand-in: a realistic memory-mapped (n, 429) matrix with labels."""
+    folder = tmp_path_factory.mktemp("memmap") / "standin"
+    return timit.load_timit(timit_standin.make_standin(folder, n_train=N_TRAIN, n_test=N_TEST))
 
 
 # --- synthetic data and minibatches -------------------------------------------------------
@@ -58,9 +52,9 @@ def test_load_array_batches_and_shuffles():
     assert sorted(shuffled.tolist()) == y.tolist() and not torch.equal(shuffled, y)
 
 
-@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.0, TypeError)])
-def test_load_array_rejects_bad_batch_size(batch_size, error):
-    with pytest.raises(error, match="batch_size"):
+@pytest.mark.parametrize("batch_size", [0, -1, 2.0, True, "8"])
+def test_load_array_rejects_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
         load_array((torch.ones(3, 1), torch.ones(3)), batch_size)
 
 
@@ -81,195 +75,48 @@ def test_tensor_loader_covers_every_example_once_per_epoch():
     assert torch.equal(torch.cat([b[1] for b in again]), epoch1)  # seeded: reproducible
 
 
-# --- Fashion-MNIST search order ------------------------------------------------------------
+# --- MemmapLoader ----------------------------------------------------------------------------------
 
 
-def test_search_order_prefers_linbook_data_then_repo_then_debian(isolated_search, monkeypatch):
-    tmp = isolated_search
-    env_dir, repo_data, debian = tmp / "env", tmp / "repo" / "data", tmp / "debian"
-    write_fake_fashion_mnist(debian, fill=3)
-    assert find_fashion_mnist() == debian
-    write_fake_fashion_mnist(repo_data / "FashionMNIST" / "raw", fill=2, compress=False)
-    assert find_fashion_mnist() == repo_data / "FashionMNIST" / "raw"
-    write_fake_fashion_mnist(env_dir / "fashion-mnist", fill=1)
-    monkeypatch.setenv("LINBOOK_DATA", str(env_dir))
-    assert find_fashion_mnist() == env_dir / "fashion-mnist"
-    images, labels = read_fashion_mnist(train=True, download=False)
-    assert images.dtype == torch.uint8 and images.shape == (12, 28, 28)
-    assert int(images[0, 0, 0]) == 1 and labels.dtype == torch.int64
-
-
-def test_incomplete_folder_is_skipped(isolated_search):
-    tmp = isolated_search
-    write_fake_fashion_mnist(tmp / "repo" / "data")
-    (tmp / "repo" / "data" / "t10k-labels-idx1-ubyte.gz").unlink()
-    write_fake_fashion_mnist(tmp / "debian")
-    assert find_fashion_mnist() == tmp / "debian"
-
-
-def test_not_found_error_lists_every_option(isolated_search):
-    with pytest.raises(FashionMNISTNotFoundError) as info:
-        load_data_fashion_mnist(8, download=False)
-    message = str(info.value)
-    for hint in (
-        "dataset-fashion-mnist",
-        "LINBOOK_DATA",
-        "download",
-        str(isolated_search / "debian"),
-    ):
-        assert hint in message
-
-
-def test_failed_download_leaves_nothing_behind(isolated_search, monkeypatch):
-    """The download goes to a temp folder; an interrupted one leaves no file to trust."""
-    target = isolated_search / "cache"
-    monkeypatch.setattr(data, "default_download_dir", lambda: target)
-
-    class InterruptedDownload:
-        def __init__(self, root, train, download):
-            raw = Path(root) / "FashionMNIST" / "raw"
-            raw.mkdir(parents=True)
-            (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b partial")
-            raise ConnectionError("network is unreachable")
-
-    fake_tv = types.SimpleNamespace(
-        datasets=types.SimpleNamespace(FashionMNIST=InterruptedDownload)
+def test_memmap_loader_visits_every_row_once_per_pass_reproducibly(data):
+    train, _ = data.split()
+    loader = MemmapLoader(data.train_x, data.train_y, train, batch_size=256, shuffle=True, seed=3)
+    assert len(loader) == int(np.ceil(2400 / 256))
+    first = [(X.clone(), y.clone()) for X, y in loader]
+    second = [(X, y) for X, y in loader]
+    X1 = torch.cat([X for X, _ in first])
+    assert X1.shape == (2400, 429) and X1.dtype == torch.float32
+    # every row exactly once
+    assert sorted(row.tobytes() for row in X1.numpy()) == sorted(
+        row.tobytes() for row in data.train_x[:2400]
     )
-    monkeypatch.setitem(sys.modules, "torchvision", fake_tv)
-    with pytest.raises(FashionMNISTNotFoundError, match="download failed: ConnectionError"):
-        read_fashion_mnist()
-    assert list(target.rglob("*")) == []
-    assert find_fashion_mnist() is None
+    assert not torch.equal(first[0][0], second[0][0])  # a new order every pass
+    again = MemmapLoader(data.train_x, data.train_y, train, batch_size=256, shuffle=True, seed=3)
+    X, y = next(iter(again))
+    assert torch.equal(X, first[0][0]) and torch.equal(y, first[0][1])
+    # labels travel with their rows
+    row = X[0].numpy()
+    index = np.flatnonzero((np.asarray(data.train_x) == row).all(1))
+    assert data.train_y[index[0]] == y[0].item()
 
 
-def test_successful_download_is_moved_into_place(isolated_search, monkeypatch):
-    if not DEBIAN.is_dir():
-        pytest.skip("needs Debian's dataset-fashion-mnist to play the downloaded files")
-    target = isolated_search / "cache"
-    monkeypatch.setattr(data, "default_download_dir", lambda: target)
-
-    class LocalDownload:  # stands in for torchvision's downloader
-        def __init__(self, root, train, download):
-            raw = Path(root) / "FashionMNIST" / "raw"
-            raw.mkdir(parents=True, exist_ok=True)
-            for f in DEBIAN.iterdir():
-                (raw / f.name).write_bytes(f.read_bytes())
-
-    fake_tv = types.SimpleNamespace(datasets=types.SimpleNamespace(FashionMNIST=LocalDownload))
-    monkeypatch.setitem(sys.modules, "torchvision", fake_tv)
-    # Debian re-compressed the archives, so their md5 differs from the official archives:
-    # pretend these are the official ones to exercise the move-into-place path.
-    monkeypatch.setattr(
-        data,
-        "_FASHION_FILES",
-        {
-            stem: (data._md5(DEBIAN / (stem + ".gz")), sha, n)
-            for stem, (_, sha, n) in data._FASHION_FILES.items()
-        },
-    )
-    folder = data.fashion_mnist_source()
-    assert folder == target / "FashionMNIST" / "raw"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        s + ".gz" for s in data._FASHION_FILES
-    )
-    assert [p.name for p in target.iterdir()] == ["FashionMNIST"]  # temp folder removed
+def test_memmap_loader_without_shuffle_keeps_order_and_copies(data):
+    _, val = data.split()
+    X, y = next(iter(MemmapLoader(data.train_x, data.train_y, val, batch_size=100)))
+    np.testing.assert_array_equal(X.numpy(), data.train_x[val.start : val.start + 100])
+    np.testing.assert_array_equal(y.numpy(), data.train_y[val.start : val.start + 100])
+    X[0, 0] = 1e6  # a copy: the memory map is untouched (and read-only)
+    assert data.train_x[val.start, 0] != 1e6
+    only_x = next(iter(MemmapLoader(data.test_x, None, np.array([5, 1, 2]), batch_size=8)))
+    np.testing.assert_array_equal(only_x.numpy(), data.test_x[[5, 1, 2]])
 
 
-# --- corrupt files ---------------------------------------------------------------------------
-
-
-def test_truncated_gzip_names_the_file(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env")
-    bad = folder / "train-images-idx3-ubyte.gz"
-    bad.write_bytes(bad.read_bytes()[:-20])
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
-    with pytest.raises(CorruptDataError, match="train-images-idx3-ubyte.gz.*truncated or corrupt"):
-        read_fashion_mnist(download=False)
-
-
-def test_size_mismatch_names_the_file(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env", compress=False)
-    bad = folder / "t10k-images-idx3-ubyte"
-    bad.write_bytes(bad.read_bytes()[:-100])
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
-    with pytest.raises(CorruptDataError, match="t10k-images-idx3-ubyte: size mismatch"):
-        read_fashion_mnist(train=False, download=False)
-
-
-def test_bad_magic_and_mismatched_counts(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env", compress=False)
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
-    write_idx(folder / "train-labels-idx1-ubyte", np.zeros(11, np.uint8), compress=False)
-    with pytest.raises(CorruptDataError, match="12 images but .* 11 labels"):
-        read_fashion_mnist(download=False)
-    (folder / "t10k-labels-idx1-ubyte").write_bytes(b"not an idx file")
-    with pytest.raises(CorruptDataError, match="bad magic"):
-        read_fashion_mnist(train=False, download=False)
-
-
-def test_full_size_file_with_wrong_content_fails_checksum(isolated_search, monkeypatch):
-    folder = isolated_search / "env"
-    write_fake_fashion_mnist(folder)
-    write_idx(
-        folder / "t10k-labels-idx1-ubyte", np.zeros(10000, np.uint8)
-    )  # right size, wrong data
-    write_idx(folder / "t10k-images-idx3-ubyte", np.zeros((10000, 28, 28), np.uint8))
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
-    with pytest.raises(CorruptDataError, match="checksum mismatch"):
-        read_fashion_mnist(train=False, download=False)
-
-
-# --- the loader ------------------------------------------------------------------------------
-
-
-def test_loader_yields_float_images_in_unit_range(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env", n_train=10, fill=255)
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
-    train_iter, test_iter = load_data_fashion_mnist(4, download=False, seed=0)
-    X, y = next(iter(train_iter))
-    assert X.shape == (4, 1, 28, 28) and X.dtype == torch.float32 and y.dtype == torch.int64
-    assert float(X.max()) == 1.0 and float(X.min()) == 1.0
-    assert [len(b[1]) for b in test_iter] == [4, 1]
-    X_big, _ = next(iter(load_data_fashion_mnist(2, resize=(32, 40), download=False)[1]))
-    assert X_big.shape == (2, 1, 32, 40)
-
-
-@pytest.mark.parametrize(
-    "resize, error",
-    [
-        (0, ValueError),
-        (-5, ValueError),
-        ((28,), TypeError),
-        ("64", TypeError),
-        ((32, 0), ValueError),
-        (True, TypeError),
-    ],
-)
-def test_loader_rejects_bad_resize(resize, error):
-    with pytest.raises(error, match="resize"):
-        load_data_fashion_mnist(8, resize=resize, download=False)
-
-
-def test_loader_rejects_bad_batch_size():
-    with pytest.raises(ValueError, match="batch_size must be > 0"):
-        load_data_fashion_mnist(0)
-
-
-@pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
-def test_real_debian_files(monkeypatch):
-    monkeypatch.delenv("LINBOOK_DATA", raising=False)
-    folder = find_fashion_mnist(DEBIAN)
-    assert folder == DEBIAN
-    train_iter, test_iter = load_data_fashion_mnist(256, root=DEBIAN, download=False)
-    assert len(train_iter.dataset) == 60000 and len(test_iter.dataset) == 10000
-    counts = torch.bincount(train_iter.dataset.tensors[1], minlength=10)
-    assert counts.tolist() == [6000] * 10
-    X, y = next(iter(test_iter))
-    assert X.shape == (256, 1, 28, 28) and 0.0 <= float(X.min()) and float(X.max()) <= 1.0
-    assert get_fashion_mnist_labels(y[:2]) == ["ankle boot", "pullover"]
-
-
-def test_text_labels():
-    assert get_fashion_mnist_labels(torch.tensor([0, 6, 9])) == ["t-shirt", "shirt", "ankle boot"]
-    with pytest.raises(ValueError, match="0..9"):
-        get_fashion_mnist_labels([10])
+def test_memmap_loader_rejects_bad_arguments(data):
+    with pytest.raises(ValueError, match="batch_size"):
+        MemmapLoader(data.train_x, data.train_y, batch_size=0)
+    with pytest.raises(ValueError, match="rows"):
+        MemmapLoader(data.train_x, data.train_y[:10])
+    with pytest.raises(ValueError, match="step 1"):
+        MemmapLoader(data.train_x, data.train_y, slice(0, 10, 2))
+    with pytest.raises(ValueError, match="indices"):
+        MemmapLoader(data.train_x, data.train_y, np.array([N_TRAIN]))

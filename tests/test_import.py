@@ -35,3 +35,32 @@ def test_unknown_name_is_a_clear_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'train_ch4'"):
         linbook.train_ch4  # noqa: B018
+
+
+def test_package_exports_match_the_modules_all():
+    """Every name of a top-level module's __all__ is exported, and nothing else."""
+    import importlib
+
+    import linbook
+
+    expected = {}
+    for module_name in linbook.TOP_LEVEL_MODULES:
+        module = importlib.import_module(f"linbook.{module_name}")
+        for name in module.__all__:
+            assert name not in expected, f"{name} is in two modules' __all__"
+            expected[name] = module_name
+            assert hasattr(module, name), f"linbook.{module_name}.__all__ names missing {name}"
+    assert linbook._EXPORTS == expected
+    assert linbook.__all__ == sorted(expected)
+
+
+def test_every_module_all_names_exist():
+    import importlib
+    import pkgutil
+
+    import linbook
+
+    for info in pkgutil.iter_modules(linbook.__path__):
+        module = importlib.import_module(f"linbook.{info.name}")
+        for name in getattr(module, "__all__", []):
+            assert hasattr(module, name), f"linbook.{info.name}.__all__ names missing {name}"

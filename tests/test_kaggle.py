@@ -18,13 +18,18 @@ import pytest
 import requests
 
 from linbook import kaggle as K
+from linbook import kaggle_clients as C
+
+# The fake competition files of these tests are not the real ones: ignore that warning
+# (the tests about it catch it with pytest.warns).
+pytestmark = pytest.mark.filterwarnings("ignore:.*differs from the copy this book was built with")
 
 REPO = Path(__file__).resolve().parent.parent
 HW1, HW2 = "ml2021spring-hw1", "ml2021spring-hw2"
 SECRET = "SECRET-KEY-0123456789abcdef"  # a fake API key that must never be printed
 DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: connections are refused at once
-REAL_KAGGLE_DOWNLOAD = K._kaggle_download  # the fixture below replaces them
-REAL_GDOWN_DOWNLOAD = K._gdown_download
+REAL_KAGGLE_DOWNLOAD = C._kaggle_download  # the fixture below replaces them
+REAL_GDOWN_DOWNLOAD = C._gdown_download
 
 
 def shared_data_root() -> Path | None:
@@ -58,6 +63,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     for name in (
         "LINBOOK_DATA",
+        "XDG_CACHE_HOME",
         "KAGGLE_USERNAME",
         "KAGGLE_KEY",
         "KAGGLE_API_TOKEN",
@@ -65,13 +71,12 @@ def home(tmp_path, monkeypatch):
         "XDG_CONFIG_HOME",
     ):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(K, "_in_checkout", lambda: False)
 
     def no_download(*args, **kwargs):
         raise AssertionError("no download expected in this test")
 
-    monkeypatch.setattr(K, "_kaggle_download", no_download)
-    monkeypatch.setattr(K, "_gdown_download", no_download)
+    monkeypatch.setattr(C, "_kaggle_download", no_download)
+    monkeypatch.setattr(C, "_gdown_download", no_download)
     return home
 
 
@@ -262,11 +267,11 @@ def test_kaggle_download_unzips_checks_and_places(home, creds, tmp_path, monkeyp
     def kaggle_download(competition, dest, quiet):
         write_zip(dest / f"{competition}.zip", hw1_bytes())
 
-    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
     root = tmp_path / "data"
     folder = K.fetch_competition(HW1, data_dir=root)
     assert folder == root / HW1
-    assert sorted(p.name for p in folder.iterdir()) == [
+    assert sorted(p.name for p in folder.iterdir() if p.name[0] != ".") == [
         "covid.test.csv",
         "covid.train.csv",
         "sampleSubmission.csv",
@@ -274,7 +279,7 @@ def test_kaggle_download_unzips_checks_and_places(home, creds, tmp_path, monkeyp
     assert leftovers(root) == []
     assert_secret_hidden(None, capsys)
     # a second call finds the files and downloads nothing
-    monkeypatch.setattr(K, "_kaggle_download", None)
+    monkeypatch.setattr(C, "_kaggle_download", None)
     assert K.fetch_competition(HW1, data_dir=root) == folder
 
 
@@ -286,11 +291,16 @@ def test_gdown_download_without_account(home, tmp_path, monkeypatch, capsys):
         assert output.name == by_id[file_id]
         output.write_bytes(files[by_id[file_id]])
 
-    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
     folder = K.fetch_competition(HW1, data_dir=tmp_path / "data")
-    assert sorted(p.name for p in folder.iterdir()) == ["covid.test.csv", "covid.train.csv"]
+    assert sorted(p.name for p in folder.iterdir() if p.name[0] != ".") == [
+        "covid.test.csv",
+        "covid.train.csv",
+    ]
     out = capsys.readouterr().out
     assert "kaggle did not work: NoCredentialsError; used gdown" in out
+    assert K.data_source(folder).startswith("downloaded from the course's Google Drive copy")
+    assert str(tmp_path) not in K.data_source(folder)
 
 
 def test_gdown_hw2_zip_with_inner_folder(home, small_hw2, tmp_path, monkeypatch):
@@ -298,11 +308,11 @@ def test_gdown_hw2_zip_with_inner_folder(home, small_hw2, tmp_path, monkeypatch)
         assert file_id == "1HPkcmQmFGu-3OknddKIa5dNDsR05lIQR" and output.name == "data.zip"
         write_zip(output, small_hw2)
 
-    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
     root = tmp_path / "data"
     folder = K.fetch_competition(HW2, data_dir=root, quiet=True)
     assert folder == root / HW2
-    assert sorted(p.name for p in folder.iterdir()) == [
+    assert sorted(p.name for p in folder.iterdir() if p.name[0] != ".") == [
         "test_11.npy",
         "train_11.npy",
         "train_label_11.npy",
@@ -310,16 +320,43 @@ def test_gdown_hw2_zip_with_inner_folder(home, small_hw2, tmp_path, monkeypatch)
     assert leftovers(root) == []
 
 
-def test_download_root_skips_read_only_linbook_data(home, tmp_path, monkeypatch):
+def test_download_goes_to_the_cache_when_linbook_data_is_read_only(home, tmp_path, monkeypatch):
+    """As in CI: LINBOOK_DATA is a shared, read-only folder (root could still write to it)."""
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o555)
+    files = hw1_bytes()
+    by_id = {d.file_id: d.name for d in K.COMPETITIONS[HW1].drive}
+    monkeypatch.setattr(
+        C, "_gdown_download", lambda i, output, q: output.write_bytes(files[by_id[i]])
+    )
     try:
         monkeypatch.setenv("LINBOOK_DATA", str(shared))
-        assert K.download_root() == home / ".cache" / "linbook"
-        assert K.download_root(tmp_path / "mine") == tmp_path / "mine"
+        with pytest.warns(UserWarning, match="differs from the copy this book was built with"):
+            folder = K.fetch_competition(HW1, quiet=True)
+        assert folder == home / ".cache" / "linbook" / HW1
+        assert list(shared.iterdir()) == []
+        assert K.data_source(folder) == (
+            "downloaded from the course's Google Drive copy (gdown) into "
+            f"linbook's cache folder ({HW1}/)"
+        )
     finally:
         shared.chmod(0o755)
+
+
+@needs_real_data
+def test_a_download_of_the_real_files_raises_no_warning(home, tmp_path, monkeypatch):
+    real = {fs.name: (REAL_ROOT / HW1 / fs.name).read_bytes() for fs in K.COMPETITIONS[HW1].files}
+    by_id = {d.file_id: d.name for d in K.COMPETITIONS[HW1].drive}
+    monkeypatch.setattr(
+        C, "_gdown_download", lambda i, output, q: output.write_bytes(real[by_id[i]])
+    )
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folder = K.fetch_competition(HW1, data_dir=tmp_path / "d", quiet=True)
+    assert K.check_files(HW1, folder)["covid.train.csv"] == (2700, 95)
 
 
 # ---------------------------------------------------------------------------
@@ -371,7 +408,7 @@ def test_http_403_means_accept_the_rules(home, creds, tmp_path, monkeypatch, cap
         (dest / "partial.zip").write_bytes(b"PK\x03\x04 partial")
         raise http_error(403)
 
-    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
     root = tmp_path / "data"
     with pytest.raises(K.RulesNotAcceptedError) as info:
         K.fetch_competition(HW1, data_dir=root, sources=("kaggle",))
@@ -388,8 +425,8 @@ def test_http_403_then_gdown_offline_reports_both(home, creds, tmp_path, monkeyp
     def gdown_download(file_id, output, quiet):
         raise refused_connection()
 
-    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
-    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
     with pytest.raises(K.RulesNotAcceptedError) as info:
         K.fetch_competition(HW1, data_dir=tmp_path / "data")
     assert "gdown: NoNetworkError" in str(info.value)
@@ -398,7 +435,7 @@ def test_http_403_then_gdown_offline_reports_both(home, creds, tmp_path, monkeyp
 
 def test_http_401_means_bad_token(home, creds, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(
-        K, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(http_error(401))
+        C, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(http_error(401))
     )
     with pytest.raises(K.NoCredentialsError, match="HTTP 401") as info:
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
@@ -409,7 +446,7 @@ def test_no_network_gives_the_alternatives(home, tmp_path, monkeypatch, capsys):
     def gdown_download(file_id, output, quiet):
         raise refused_connection()
 
-    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
     root = tmp_path / "data"
     with pytest.raises(K.NoNetworkError) as info:
         K.fetch_competition(HW1, data_dir=root)
@@ -425,7 +462,7 @@ def test_a_client_error_quoting_the_key_is_scrubbed(home, creds, tmp_path, monke
     def kaggle_download(competition, dest, quiet):
         raise ValueError(f"bad request with key={SECRET}")  # a careless client message
 
-    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
     with pytest.raises(K.CompetitionDataNotFoundError, match=r"key=\*\*\*") as info:
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
     assert_secret_hidden(info.value, capsys)
@@ -433,7 +470,7 @@ def test_a_client_error_quoting_the_key_is_scrubbed(home, creds, tmp_path, monke
 
 def test_no_network_from_the_kaggle_client(home, creds, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(
-        K, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(refused_connection())
+        C, "_kaggle_download", lambda c, d, q: (_ for _ in ()).throw(refused_connection())
     )
     with pytest.raises(K.NoNetworkError, match="The Kaggle API could not reach") as info:
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
@@ -443,7 +480,7 @@ def test_no_network_from_the_kaggle_client(home, creds, tmp_path, monkeypatch, c
 def test_real_gdown_offline(home, tmp_path, monkeypatch):
     """The real gdown, pointed at a proxy that refuses connections."""
     pytest.importorskip("gdown")
-    monkeypatch.setattr(K, "_gdown_download", REAL_GDOWN_DOWNLOAD)
+    monkeypatch.setattr(C, "_gdown_download", REAL_GDOWN_DOWNLOAD)
     for var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
         monkeypatch.setenv(var, DEAD_PROXY)
     monkeypatch.delenv("NO_PROXY", raising=False)
@@ -461,7 +498,7 @@ def test_real_kaggle_client_offline(home, creds, tmp_path, monkeypatch, capsys):
         import kaggle  # noqa: F401
     except ImportError as err:
         pytest.skip(f"the kaggle client cannot be imported here: {err}")
-    monkeypatch.setattr(K, "_kaggle_download", REAL_KAGGLE_DOWNLOAD)
+    monkeypatch.setattr(C, "_kaggle_download", REAL_KAGGLE_DOWNLOAD)
     for var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
         monkeypatch.setenv(var, DEAD_PROXY)
     monkeypatch.delenv("NO_PROXY", raising=False)
@@ -480,7 +517,7 @@ def test_corrupt_zip_is_named_and_removed(home, creds, tmp_path, monkeypatch):
         archive.write_bytes(archive.read_bytes()[:5000])  # an interrupted transfer
         seen["archive"] = archive
 
-    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
     root = tmp_path / "data"
     with pytest.raises(K.CorruptArchiveError, match="ml2021spring-hw1.zip.*removed"):
         K.fetch_competition(HW1, data_dir=root, sources=("kaggle",))
@@ -490,7 +527,7 @@ def test_corrupt_zip_is_named_and_removed(home, creds, tmp_path, monkeypatch):
 
 def test_zip_member_outside_the_archive_is_refused(home, creds, tmp_path, monkeypatch):
     monkeypatch.setattr(
-        K, "_kaggle_download", lambda c, d, q: write_zip(d / "x.zip", {"../evil.csv": b"x"})
+        C, "_kaggle_download", lambda c, d, q: write_zip(d / "x.zip", {"../evil.csv": b"x"})
     )
     with pytest.raises(K.CorruptArchiveError, match="x.zip"):
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
@@ -508,7 +545,7 @@ def test_interrupted_download_leaves_nothing_trusted(home, tmp_path, monkeypatch
             raise KeyboardInterrupt
         output.write_bytes(files[name])
 
-    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
     root = tmp_path / "data"
     with pytest.raises(KeyboardInterrupt):
         K.fetch_competition(HW1, data_dir=root)
@@ -520,7 +557,7 @@ def test_downloaded_html_instead_of_csv_is_rejected(home, tmp_path, monkeypatch)
     def gdown_download(file_id, output, quiet):  # e.g. a Google Drive quota page
         output.write_text("<!DOCTYPE html><html><body>Quota exceeded</body></html>\n")
 
-    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
     root = tmp_path / "data"
     with pytest.raises(K.UnexpectedFilesError, match="covid.train.csv"):
         K.fetch_competition(HW1, data_dir=root)
@@ -533,7 +570,7 @@ def test_drive_quota_error_from_gdown(home, tmp_path, monkeypatch):
     def gdown_download(file_id, output, quiet):
         raise gdown.exceptions.FileURLRetrievalError("Too many users have viewed or downloaded")
 
-    monkeypatch.setattr(K, "_gdown_download", gdown_download)
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
     with pytest.raises(K.CompetitionDataNotFoundError, match="Too many users"):
         K.fetch_competition(HW1, data_dir=tmp_path / "data")
 
@@ -542,7 +579,7 @@ def test_client_not_importable(home, creds, tmp_path, monkeypatch):
     def kaggle_download(competition, dest, quiet):
         raise ModuleNotFoundError("No module named 'six'", name="six")
 
-    monkeypatch.setattr(K, "_kaggle_download", kaggle_download)
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
     with pytest.raises(K.CompetitionDataNotFoundError, match="pip install --upgrade kaggle six"):
         K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
 
@@ -570,10 +607,54 @@ def test_credentials_places(home, tmp_path, monkeypatch, capsys):
     assert K.find_kaggle_credentials() == "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
 
 
-def test_colab_secrets(home, monkeypatch):
+def test_colab_secrets_reach_the_client_only_during_the_download(home, tmp_path, monkeypatch):
     secrets = {"KAGGLE_USERNAME": "reader", "KAGGLE_KEY": SECRET}
     colab = types.ModuleType("google.colab")
     colab.userdata = types.SimpleNamespace(get=lambda name: secrets[name])
     monkeypatch.setitem(sys.modules, "google.colab", colab)
-    assert K.find_kaggle_credentials() == "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
-    assert os.environ["KAGGLE_KEY"] == SECRET
+    assert K.find_kaggle_credentials() == "Colab secrets KAGGLE_USERNAME and KAGGLE_KEY"
+    assert "KAGGLE_KEY" not in os.environ  # finding them changes nothing
+
+    seen = {}
+
+    class FakeApi:  # the Kaggle client reads its credentials from the environment
+        def authenticate(self):
+            seen["key"] = os.environ.get("KAGGLE_KEY")
+
+        def competition_download_files(self, competition, path, quiet):
+            write_zip(Path(path) / f"{competition}.zip", hw1_bytes())
+
+    extended = types.ModuleType("kaggle.api.kaggle_api_extended")
+    extended.KaggleApi = FakeApi
+    for name in ("kaggle", "kaggle.api"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "kaggle.api.kaggle_api_extended", extended)
+    monkeypatch.setattr(C, "_kaggle_download", REAL_KAGGLE_DOWNLOAD)
+    with pytest.warns(UserWarning):  # fake files differ from the real ones
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",), quiet=True)
+    assert seen["key"] == SECRET
+    assert "KAGGLE_KEY" not in os.environ and "KAGGLE_USERNAME" not in os.environ
+
+
+def test_windows_like_machine_without_unix_calls(home, tmp_path, monkeypatch):
+    """kaggle.download_root() once reached os.statvfs, which Windows does not have."""
+    for name in ("statvfs", "fstatvfs", "geteuid", "getuid", "getegid", "getgid", "chown", "uname"):
+        monkeypatch.delattr(os, name, raising=False)
+    monkeypatch.setattr(sys, "platform", "win32")
+    local = tmp_path / "Users" / "ada" / "AppData" / "Local"
+    monkeypatch.setenv("LOCALAPPDATA", str(local))
+    files = hw1_bytes()
+    by_id = {d.file_id: d.name for d in K.COMPETITIONS[HW1].drive}
+    calls = []
+
+    def gdown_download(file_id, output, quiet):
+        calls.append(file_id)
+        output.write_bytes(files[by_id[file_id]])
+
+    monkeypatch.setattr(C, "_gdown_download", gdown_download)
+    folder = K.fetch_competition(HW1, quiet=True)
+    assert folder == local / "linbook" / "Cache" / HW1
+    assert K.fetch_competition(HW1, quiet=True) == folder  # found: no second download
+    assert len(calls) == 2  # two files, each fetched once
+    with pytest.raises(K.NoCredentialsError, match=r"C:\\Users\\<you>\\.kaggle"):
+        K.fetch_competition(HW2, sources=("kaggle",))
