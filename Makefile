@@ -1,68 +1,111 @@
 # Two commands for a fresh machine (see README.md):
-#   make book   -> set up .venv, execute every chapter, write _build/html/index.html
-#   make test   -> set up .venv, unit tests, every chapter under nbmake, strict book build,
-#                  then the built book checked in a real browser (Debian's chromium)
+#   make book   -> set up .venv, execute the chapters that changed, write _build/html/index.html
+#   make test   -> set up, then lint, unit tests, every chapter executed once in the strict
+#                  book build and once more in a simulated reader's Colab (in parallel), the PDF
+#                  built and checked, the built book checked in a real browser
+#
+# Every chapter is executed by the book build into jupyter-book's cache (_build/.jupyter_cache,
+# one entry per chapter); the HTML and the PDF builders both read it. `make book` re-executes
+# a chapter when its code changes, and every chapter when linbook or the requirements change.
+# `make test` starts from an empty cache, so each chapter runs exactly once in the build.
+# (`pytest --nbmake chapters` still validates chapters one by one on demand: README.md.)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# d2l 0.17.6, only for the benchmark and the linbook-vs-d2l parity test. Installed with
+READER_VENV := .venv-reader
+# d2l 0.17.6, only for `make bench` and the linbook-vs-d2l parity test. Installed with
 # --no-deps into its own folder (it would pin numpy 1.21.5), never into .venv.
-D2L    := bench/.d2l
-# Let idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning
-# threads slow PyTorch down many times over (measured for chapter 2.2).
-export OMP_WAIT_POLICY ?= PASSIVE
+D2L    := bench/.d2l/d2l/__init__.py
+BUILD  := _build
+CACHE_STAMP := $(BUILD)/.cache-inputs
+SOURCES := _config.yml _toc.yml $(wildcard *.md chapters/*.md _ext/*.py) references.bib
+LINBOOK := $(wildcard linbook/*.py)
+JB := $(BIN)/jupyter-book
 
-.PHONY: setup book test unit notebooks strict browser sync bench clean
+.PHONY: all setup preflight-book preflight-test preflight-pdf book test lint unit html strict \
+        reader pdf browser sync bench clean
 
-setup: $(STAMP)
+all: book
 
+preflight-book preflight-test preflight-pdf: preflight-%:
+	@$(PYTHON) tools/preflight.py $*
+
+# The build's Python: .venv with requirements.txt (torch first, so nothing pulls a newer one).
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.14.1'), torch.__version__"
-	test -d $(D2L)/d2l || $(BIN)/python -m pip install --no-deps --target $(D2L) d2l==0.17.6
 	touch $(STAMP)
 
-# Local build: re-executes only the chapters that changed (jupyter-cache).
-book: setup
-	$(BIN)/jupyter-book build .
+setup: preflight-book $(STAMP)
+
+# A reader's Python for the reader suite: Colab's packages, and no linbook (the chapters
+# install it from the repository URL themselves).
+$(READER_VENV)/.installed: tests/reader/colab-requirements.txt
+	test -x $(READER_VENV)/bin/python || $(PYTHON) -m venv $(READER_VENV)
+	$(READER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(READER_VENV)/bin/python -m pip install -q -r tests/reader/colab-requirements.txt
+	touch $@
+
+$(D2L): | $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps --target bench/.d2l d2l==0.17.6
+
+# The execution cache is emptied when what the chapters run on changes (linbook, the
+# requirements): jupyter-cache itself only looks at the chapters' code cells.
+$(CACHE_STAMP): $(LINBOOK) requirements.txt pyproject.toml | $(STAMP)
+	rm -rf $(BUILD)/.jupyter_cache
+	mkdir -p $(BUILD) && touch $@
+
+# Local build: re-executes only the chapters whose code (or linbook) changed.
+book: setup $(CACHE_STAMP)
+	$(JB) build .
 	@echo "open _build/html/index.html"
 
-# Everything, from a clean execution state. Chapters run before the unit tests so that the
-# tests of the files they write (pred.csv, prediction.csv) check this run's files.
-test: setup notebooks unit strict browser
+# The strict HTML build from an empty cache: every chapter executed once, warnings are errors.
+$(BUILD)/html/index.html: $(SOURCES) $(LINBOOK) $(STAMP)
+	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees $(BUILD)/html
+	mkdir -p $(BUILD) && touch $(CACHE_STAMP)
+	$(JB) build . -n -W --keep-going
+html strict: $(BUILD)/html/index.html
 
-unit: setup
-	$(BIN)/python -m pytest tests --ignore=tests/browser
+lint: $(STAMP)
+	$(BIN)/ruff check linbook tests tools bench _ext
+	$(BIN)/ruff format --check linbook tests tools bench _ext
 
-notebooks: setup
-	$(BIN)/python -m pytest --nbmake chapters --nbmake-timeout=900
+unit: $(STAMP) $(D2L)
+	LINBOOK_REQUIRE_D2L=1 $(BIN)/python -m pytest -q -n 2 tests --ignore=tests/browser \
+		--doctest-modules linbook
 
-# Strict build: every notebook executed again (execute_notebooks: force), warnings are errors.
-# The copied config sits in _build/, so its paths (local extension, search dictionary) are made absolute.
-_build/_config.force.yml: _config.yml setup
-	mkdir -p _build
-	$(BIN)/python -c "import os, sys, yaml; c = yaml.safe_load(open('_config.yml', encoding='utf-8')); c['execute']['execute_notebooks'] = 'force'; ext = c['sphinx']['local_extensions']; c['sphinx']['local_extensions'] = {k: os.path.abspath(v) for k, v in ext.items()}; opts = c['sphinx']['config']['html_search_options']; opts['dict'] = os.path.abspath(opts['dict']); yaml.safe_dump(c, open(sys.argv[1], 'w', encoding='utf-8'), allow_unicode=True, sort_keys=False)" $@
+reader: $(STAMP) $(READER_VENV)/.installed
+	$(BIN)/python tests/reader/reader_suite.py --venv $(READER_VENV) --jobs $(READER_JOBS)
+READER_JOBS ?= 1
 
-strict: _build/_config.force.yml
-	$(BIN)/jupyter-book build . --config _build/_config.force.yml -n -W --keep-going
+# The PDF from the same execution (the cache the HTML build filled).
+pdf: $(BUILD)/html/index.html
+	@echo "pdf: see tools/check_pdf.py (wired in by the PDF work)"
 
-# The built site in headless chromium via Playwright (never downloads a browser).
-browser: setup
-	$(BIN)/python -m pytest tests/browser
+browser: $(BUILD)/html/index.html
+	LINBOOK_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/browser
+
+# Everything, as CI runs it. The strict build and the reader suite, the two long parts, run
+# side by side (one chapter at a time each: two streams on two cores).
+test: preflight-test $(STAMP) $(READER_VENV)/.installed $(D2L)
+	$(MAKE) lint unit
+	$(MAKE) -j2 strict reader
+	$(MAKE) pdf browser
 
 # Re-pair every chapter: edit the .md, then run this to refresh its .ipynb.
-sync: setup
+sync: $(STAMP)
 	$(BIN)/jupytext --sync $$(grep -l "^jupytext:" chapters/*.md)
 
 # The benchmark runs with OpenMP's default wait policy (idle threads spin), the fastest on an
 # idle machine; on a busy one pass BENCH_OMP_WAIT_POLICY=PASSIVE (see bench/README.md).
 BENCH_OMP_WAIT_POLICY ?=
-bench: setup
+bench: $(STAMP) $(D2L)
 	env -u OMP_WAIT_POLICY $(if $(BENCH_OMP_WAIT_POLICY),OMP_WAIT_POLICY=$(BENCH_OMP_WAIT_POLICY)) \
-		PYTHONPATH=$(D2L) $(BIN)/python bench/bench_fashion_mnist.py $(BENCH_ARGS)
+		PYTHONPATH=bench/.d2l $(BIN)/python bench/bench_fashion_mnist.py $(BENCH_ARGS)
 
 clean:
-	rm -rf _build
+	rm -rf $(BUILD)

@@ -24,7 +24,7 @@ REPO_ROOT = BENCH_DIR.parent
 D2L_DIR = BENCH_DIR / ".d2l"
 D2L_VERSION = "0.17.6"
 INSTALL_HINT = (
-    "d2l 0.17.6 is not installed; `make setup` installs it into bench/.d2l "
+    "d2l 0.17.6 is not installed; `make bench` (or `make unit`) installs it into bench/.d2l "
     "(pip install --no-deps --target bench/.d2l d2l==0.17.6)"
 )
 

@@ -45,6 +45,7 @@ __all__ = [
     "is_writable_dir",
     "describe_location",
     "portable",
+    "publish",
     "download_file",
 ]
 
@@ -272,6 +273,25 @@ def _lock(path: Path, wait: float, stale_after: float) -> Iterator[None]:
             os.remove(path)
 
 
+def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Move a finished temporary file to ``dest`` in one atomic rename, with the permissions
+    a new file would have had (``mkstemp`` makes temporary files private to their owner).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> handle, name = tempfile.mkstemp(dir=folder); os.close(handle)
+    >>> publish(name, folder / "done.txt"); (folder / "done.txt").exists()
+    True
+    """
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, dest)
+
+
 def _fetch(url: str, out, timeout: float) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": f"{_APP} (Python urllib)"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -362,7 +382,7 @@ def download_file(
                     failures.append(f"{url}: the file failed its check ({err})")
                     tmp.unlink(missing_ok=True)
                     break
-                os.replace(tmp, dest)
+                publish(tmp, dest)
                 return dest
         if rejected is not None and len(failures) == 1:
             raise rejected

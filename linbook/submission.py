@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .datadirs import publish
 from .kaggle import COMPETITIONS, SubmissionSpec
 
 __all__ = ["write_submission", "check_submission"]
@@ -121,7 +122,7 @@ def write_submission(
                 f.writelines(f"{i},{c}\n" for i, c in zip(row_ids.tolist(), values.tolist()))
             else:  # repr: the shortest text that reads back as the same float
                 f.writelines(f"{i},{v!r}\n" for i, v in zip(row_ids.tolist(), values.tolist()))
-        os.replace(name, path)
+        publish(name, path)
     finally:
         with contextlib.suppress(OSError):
             os.remove(name)

@@ -41,6 +41,7 @@ def test_hw1_refuses_bad_input_and_writes_nothing(tmp_path, values, ids, match):
 
 def test_hw2_classes_numbered_by_row(tmp_path):
     path = submission.write_submission(HW2, tmp_path / "prediction.csv", np.array([0, 38, 5]))
+    assert path.stat().st_mode & 0o044  # readable by others, as a new file (not mkstemp's 0600)
     assert path.read_text() == "Id,Class\n0,0\n1,38\n2,5\n"
     np.testing.assert_array_equal(submission.check_submission(HW2, path, 3), [0, 38, 5])
     with pytest.raises(ValueError, match="expected 4"):
@@ -60,7 +61,7 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(submission.os, "replace", broken_replace)
+    monkeypatch.setattr(submission, "publish", broken_replace)
     with pytest.raises(KeyboardInterrupt):
         submission.write_submission(HW2, path, np.array([3, 4, 5]))
     assert path.read_text() == "Id,Class\n0,1\n1,2\n"
