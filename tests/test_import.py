@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -13,7 +14,9 @@ def test_import_is_light_and_needs_no_network_display_or_credentials():
         "assert not heavy, heavy\n"
         "assert elapsed < 0.5, elapsed\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}  # no DISPLAY, no KAGGLE_* variables
+    # no DISPLAY, no KAGGLE_* or LINBOOK_* variables, a home folder that does not exist
+    env = {k: os.environ[k] for k in ("PATH", "SYSTEMROOT") if k in os.environ}
+    env["HOME"] = env["USERPROFILE"] = os.path.join(os.sep, "nonexistent")
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
