@@ -207,3 +207,47 @@ def test_colab_button_opens_the_paired_notebook(browser, server, page_path):
                 assert response.ok, f"download button {link} is broken"
     finally:
         context.close()
+
+
+def test_a_numref_link_lands_on_its_figure(browser, server):
+    """A numbered reference in the text ("图 3") leads to that figure, image and caption."""
+    for page_path in NOTEBOOK_PAGES:
+        context, page, _, _ = _open(browser, server, page_path)
+        try:
+            links = page.eval_on_selector_all(
+                "article a.reference.internal",
+                "els => els.filter(e => /^图\\s*\\d/.test(e.textContent.trim()))"
+                ".map(e => [e.textContent.trim(), e.getAttribute('href')])",
+            )
+            local = [(text, href) for text, href in links if href.startswith("#")]
+            if not local:
+                continue
+            text, href = local[0]
+            page.click(f"article a.reference.internal[href='{href}']")
+            page.wait_for_timeout(300)
+            landed = page.evaluate(
+                """(id) => {
+                    const target = document.getElementById(id);
+                    if (!target) return null;
+                    const figure = target.closest('figure') || target.querySelector('figure')
+                        || (target.tagName === 'FIGURE' ? target : null);
+                    if (!figure) return {figure: false};
+                    const box = figure.getBoundingClientRect();
+                    return {
+                        figure: true,
+                        image: !!figure.querySelector('img, svg'),
+                        caption: (figure.querySelector('figcaption') || {}).textContent || '',
+                        visible: box.bottom > 0 && box.top < window.innerHeight,
+                    };
+                }""",
+                href[1:],
+            )
+            assert landed and landed["figure"], f"{page_path}: {text} ({href}) is not a figure"
+            assert landed["image"], f"{page_path}: the figure of {text} has no image"
+            number = text.split()[-1] if " " in text else text[1:]
+            assert number in landed["caption"], f"{page_path}: caption {landed['caption']!r}"
+            assert landed["visible"], f"{page_path}: clicking {text} did not scroll to it"
+            return
+        finally:
+            context.close()
+    pytest.fail("no page has a {numref} link to a figure on the same page")
