@@ -32,12 +32,17 @@ def _in_notebook() -> bool:
 
 
 def use_svg_display() -> None:
-    """Show figures as SVG in Jupyter (sharp at any zoom); does nothing outside Jupyter."""
+    """Show figures as SVG in Jupyter (sharp at any zoom); does nothing outside Jupyter.
+
+    Each figure is also stored as PDF in the cell's output: the book's HTML shows the SVG,
+    its PDF edition (LaTeX) includes the PDF, so figures stay vector graphics in both.
+    JupyterLab and the classic Notebook rank SVG above PDF and show the SVG.
+    """
     if not _in_notebook():
         return
     from matplotlib_inline import backend_inline
 
-    backend_inline.set_matplotlib_formats("svg")
+    backend_inline.set_matplotlib_formats("svg", "pdf")
 
 
 def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:

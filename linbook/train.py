@@ -379,7 +379,7 @@ class KeepBest:
     """Remember the weights of the best epoch so far, and say when to stop early.
 
     Call :meth:`update` after every epoch with the model and its validation score;
-    :attr:`should_stop` turns true after ``patience`` epochs without improvement
+    ``should_stop`` turns true after ``patience`` epochs without improvement
     (never when ``patience`` is ``None``); :meth:`restore` loads the best weights back.
 
     Examples
@@ -416,6 +416,7 @@ class KeepBest:
 
     @property
     def should_stop(self) -> bool:
+        """Whether ``patience`` epochs have passed without improvement."""
         return self.patience is not None and self._waited >= self.patience
 
     def restore(self, model: nn.Module) -> None:

@@ -32,7 +32,7 @@ CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 TEX = {"xelatex": "texlive-xetex", "latexmk": "latexmk"}
 TEX_PACKAGES = ["texlive-xetex", "texlive-lang-chinese", "texlive-latex-recommended",
                 "texlive-latex-extra", "texlive-fonts-recommended", "latexmk", "fonts-noto-cjk",
-                "poppler-utils"]  # fmt: skip
+                "fonts-dejavu-core", "poppler-utils"]  # fmt: skip
 
 
 def _fashion_mnist_here() -> bool:

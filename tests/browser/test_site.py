@@ -251,3 +251,18 @@ def test_a_numref_link_lands_on_its_figure(browser, server):
         finally:
             context.close()
     pytest.fail("no page has a {numref} link to a figure on the same page")
+
+
+def test_the_intro_links_to_the_pdf_edition(browser, server):
+    if not (SITE / "linbook.pdf").exists():
+        if os.environ.get("LINBOOK_REQUIRE_PDF"):
+            pytest.fail("_build/html/linbook.pdf is missing: make pdf copies it there")
+        pytest.skip("no PDF next to the site: run make pdf")
+    context, page, _, _ = _open(browser, server, "index.html")
+    try:
+        href = page.get_attribute("a[href$='linbook.pdf']", "href")
+        assert href, "intro.md has no link to linbook.pdf"
+        response = page.request.get(f"{server}/{href.lstrip('./')}")
+        assert response.ok and response.body()[:5] == b"%PDF-", response.status
+    finally:
+        context.close()
