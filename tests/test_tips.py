@@ -7,13 +7,18 @@ from torch import nn
 
 from linbook import tips
 from linbook.tips import (
+    AdaGrad,
+    Adam,
+    AdamW,
     BatchNorm,
     MomentumSGD,
+    RMSProp,
     batch_norm,
     classify_critical_point,
     descent_path,
     least_squares,
     linear_gd_path,
+    optimizer_path,
     polynomial_features,
 )
 
@@ -59,7 +64,7 @@ def test_polynomial_features_rejects_bad_input():
         polynomial_features([0.0, 1.0], 2)
     with pytest.raises(ValueError, match=">= 0"):
         polynomial_features(torch.zeros(3), -1)
-    with pytest.raises(TypeError, match="int"):
+    with pytest.raises(ValueError, match="degree must be an int"):
         polynomial_features(torch.zeros(3), 2.0)
     with pytest.raises(ValueError, match="basis"):
         polynomial_features(torch.zeros(3), 2, basis="chebyshev")
@@ -290,3 +295,177 @@ def test_batch_norm_function_is_pure_and_rejects_bad_input():
         batch_norm(X, torch.ones(3), torch.zeros(3), mean, var, training=True, momentum=2.0)
     with pytest.raises(ValueError, match=">= 1"):
         BatchNorm(0)
+
+
+# --- adaptive learning rates --------------------------------------------------------------
+
+
+def _paired_runs(ours, theirs, steps=25):
+    net_a, opt_a = _train(ours, steps=steps)
+    net_b, opt_b = _train(theirs, steps=steps)
+    gap = max(
+        float((a - b).abs().max().detach()) for a, b in zip(net_a.parameters(), net_b.parameters())
+    )
+    return gap, (net_a, opt_a), (net_b, opt_b)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (lambda p: AdaGrad(p, lr=0.1), lambda p: torch.optim.Adagrad(p, lr=0.1)),
+        (
+            lambda p: AdaGrad(p, lr=0.05, eps=1e-6, initial_accumulator_value=0.3),
+            lambda p: torch.optim.Adagrad(p, lr=0.05, eps=1e-6, initial_accumulator_value=0.3),
+        ),
+        (lambda p: RMSProp(p, lr=0.01), lambda p: torch.optim.RMSprop(p, lr=0.01)),
+        (
+            lambda p: RMSProp(p, lr=0.003, alpha=0.9, eps=1e-6),
+            lambda p: torch.optim.RMSprop(p, lr=0.003, alpha=0.9, eps=1e-6),
+        ),
+        (lambda p: Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+        (
+            lambda p: Adam(p, lr=0.02, betas=(0.5, 0.9), eps=1e-6),
+            lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.5, 0.9), eps=1e-6),
+        ),
+        (
+            lambda p: Adam(p, lr=0.01, weight_decay=0.3),
+            lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.3),
+        ),
+        (
+            lambda p: AdamW(p, lr=0.01, weight_decay=0.3),
+            lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.3),
+        ),
+        (lambda p: AdamW(p, lr=0.01), lambda p: torch.optim.AdamW(p, lr=0.01)),  # default decay
+        (
+            lambda p: Adam(p, lr=0.01, weight_decay=0.3, decoupled=True),
+            lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.3),
+        ),
+    ],
+)
+def test_adaptive_optimizers_match_torch_optim(ours, theirs):
+    gap, _, _ = _paired_runs(ours, theirs)
+    assert gap <= 1e-6
+
+
+def test_adaptive_optimizer_states_match_torch_optim():
+    _, (net_a, opt_a), (net_b, opt_b) = _paired_runs(
+        lambda p: Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)
+    )
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        assert opt_a.state[a]["step"] == int(opt_b.state[b]["step"]) == 25
+        assert torch.allclose(opt_a.state[a]["exp_avg"], opt_b.state[b]["exp_avg"], atol=1e-7)
+        assert torch.allclose(opt_a.state[a]["exp_avg_sq"], opt_b.state[b]["exp_avg_sq"], atol=1e-8)
+    _, (net_a, opt_a), (net_b, opt_b) = _paired_runs(
+        lambda p: AdaGrad(p, lr=0.1), lambda p: torch.optim.Adagrad(p, lr=0.1)
+    )
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        assert torch.allclose(opt_a.state[a]["sum"], opt_b.state[b]["sum"], atol=1e-6)
+
+
+def test_learning_rate_changes_are_honoured_like_torch():
+    # Changing group["lr"] between steps (a schedule) gives PyTorch's results too.
+    schedule = lambda step: 0.05 if step < 8 else 0.005  # noqa: E731
+    for ours, theirs in [
+        (lambda p: Adam(p, lr=0.05), lambda p: torch.optim.Adam(p, lr=0.05)),
+        (lambda p: RMSProp(p, lr=0.05), lambda p: torch.optim.RMSprop(p, lr=0.05)),
+        (lambda p: AdamW(p, lr=0.05), lambda p: torch.optim.AdamW(p, lr=0.05)),
+    ]:
+        net_a, _ = _train(ours, lr_at=schedule)
+        net_b, _ = _train(theirs, lr_at=schedule)
+        for a, b in zip(net_a.parameters(), net_b.parameters()):
+            assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_hyperparameter_mismatches_are_visible():
+    # eps inside the square root or another alpha than PyTorch's default: clearly different.
+    gap, _, _ = _paired_runs(lambda p: RMSProp(p, lr=0.01, alpha=0.9), torch.optim.RMSprop)
+    assert gap > 1e-3
+    gap, _, _ = _paired_runs(
+        lambda p: Adam(p, lr=0.01, weight_decay=0.3),
+        lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.3),
+    )
+    assert gap > 1e-4  # Adam + L2 is not AdamW
+
+
+def test_first_steps_with_a_constant_gradient():
+    g = torch.tensor([3.0, 0.01, -1.0])
+    t = torch.arange(1, 21, dtype=torch.float32)[:, None]
+
+    def moves(make):
+        path = optimizer_path(lambda x: (g * x).sum(), [0.0, 0.0, 0.0], make, 20)
+        return (path[1:] - path[:-1]).abs()
+
+    assert torch.allclose(
+        moves(lambda p: AdaGrad(p, lr=0.1)), (0.1 / t.sqrt()).expand(20, 3), rtol=1e-4
+    )
+    expected_rms = (0.1 / (1 - 0.99**t).sqrt()).expand(20, 3)
+    assert torch.allclose(moves(lambda p: RMSProp(p, lr=0.1)), expected_rms, rtol=1e-4)
+    assert torch.allclose(moves(lambda p: Adam(p, lr=0.1)), torch.full((20, 3), 0.1), rtol=1e-4)
+    # Without bias correction the steps are (1 - beta1^t) / sqrt(1 - beta2^t) times larger.
+    factor = (1 - 0.9**t) / (1 - 0.999**t).sqrt()
+    uncorrected = moves(lambda p: Adam(p, lr=0.1, bias_correction=False))
+    assert torch.allclose(uncorrected, (0.1 * factor).expand(20, 3), rtol=1e-3)
+
+
+def test_adamw_decays_an_unused_weight_geometrically_and_adam_l2_does_not():
+    def final(make, steps=200):
+        return optimizer_path(lambda x: 0 * x.sum(), [1.0], make, steps)[-1, 0]
+
+    assert math.isclose(
+        float(final(lambda p: AdamW(p, lr=0.01, weight_decay=0.5))), 0.995**200, rel_tol=1e-4
+    )
+    # Adam + L2 normalises the penalty's gradient: the decay hardly depends on lambda.
+    big = float(final(lambda p: Adam(p, lr=0.01, weight_decay=0.5)))
+    small = float(final(lambda p: Adam(p, lr=0.01, weight_decay=0.005)))
+    assert abs(big - small) < 1e-3 and big < 0.5
+
+
+def test_optimizers_skip_parameters_without_gradients_and_return_the_closure_loss():
+    for cls in (AdaGrad, RMSProp, Adam, AdamW):
+        used = torch.tensor([1.0, 2.0], requires_grad=True)
+        unused = torch.ones(2, requires_grad=True)
+        opt = cls([used, unused], lr=0.1)
+
+        def closure(used=used, opt=opt):
+            opt.zero_grad()
+            loss = (used**2).sum()
+            loss.backward()
+            return loss
+
+        assert float(opt.step(closure).detach()) == 5.0  # the loss before the step
+        assert torch.equal(unused.detach(), torch.ones(2)) and unused not in opt.state
+        assert bool((used.detach().abs() < torch.tensor([1.0, 2.0])).all())  # both moved towards 0
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda w: AdaGrad(w, lr=0.0), "lr"),
+        (lambda w: AdaGrad(w, lr=0.1, eps=-1.0), "eps"),
+        (lambda w: AdaGrad(w, lr=0.1, initial_accumulator_value=-0.1), "initial_accumulator_value"),
+        (lambda w: RMSProp(w, lr=-0.1), "lr"),
+        (lambda w: RMSProp(w, alpha=1.0), "alpha"),
+        (lambda w: RMSProp(w, alpha=1.5), "alpha"),
+        (lambda w: Adam(w, betas=(0.9,)), "betas"),
+        (lambda w: Adam(w, betas=(1.0, 0.999)), "beta1"),
+        (lambda w: Adam(w, betas=(0.9, -0.1)), "beta2"),
+        (lambda w: Adam(w, weight_decay=-0.1), "weight_decay"),
+        (lambda w: AdamW(w, lr="0.1"), "lr"),
+    ],
+)
+def test_adaptive_optimizers_reject_bad_hyperparameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make([torch.zeros(1, requires_grad=True)])
+
+
+def test_adam_flags_must_be_bools_and_optimizer_path_checks_its_factory():
+    with pytest.raises(TypeError, match="decoupled"):
+        Adam([torch.zeros(1, requires_grad=True)], decoupled="yes")
+    with pytest.raises(TypeError, match="Optimizer"):
+        optimizer_path(lambda x: x.sum(), [0.0], lambda params: None, 1)
+    with pytest.raises(ValueError, match="num_steps"):
+        optimizer_path(lambda x: x.sum(), [0.0], lambda params: Adam(params), -1)
+    sparse = torch.zeros(3, requires_grad=True)
+    sparse.grad = torch.zeros(3).to_sparse()
+    with pytest.raises(ValueError, match="sparse"):
+        Adam([sparse]).step()
