@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .checks import check_choice, check_int, check_number, check_type
+from .model_selection import kfold_splits
 from .train import OPTIMIZERS, SCHEDULES, History, KeepBest, make_optimizer, make_scheduler
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "read_covid",
     "check_frame",
     "dev_mask",
+    "time_block_folds",
     "Standardizer",
     "MLPConfig",
     "COURSE_SAMPLE",
@@ -251,6 +253,90 @@ def dev_mask(n: int) -> np.ndarray:
     """
     check_int("n", n, minimum=1)
     return np.arange(n) % 10 == 0
+
+
+def _state_index(df: pd.DataFrame) -> np.ndarray:
+    """The state (0 ... 39, the position in :data:`STATES`) of every row of ``df``."""
+    check_type("df", df, pd.DataFrame)
+    missing = [s for s in STATES if s not in df.columns]
+    if missing:
+        raise ValueError(f"missing state column(s) {_names(missing)}")
+    onehot = df[list(STATES)].to_numpy(dtype=np.float64)
+    if not (np.isin(onehot, (0.0, 1.0)).all() and (onehot.sum(axis=1) == 1).all()):
+        raise ValueError("every row must have exactly one state column equal to 1 (one-hot)")
+    return onehot.argmax(axis=1)
+
+
+def time_block_folds(df: pd.DataFrame, k: int, gap: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds for cross-validation on days the model has not seen: fold ``i`` validates the
+    ``i``-th block of consecutive rows of **every** state.
+
+    The rows of each state must be consecutive and in time order, as in ``covid.train.csv``
+    (neighbouring rows are windows shifted by one day). Each state's rows are cut into ``k``
+    blocks by :func:`linbook.model_selection.kfold_splits` (without shuffling); fold ``i``'s
+    validation rows are block ``i`` of every state, its training rows the state's other rows
+    **except** the ``gap`` rows on each side of the block. A row's three days reappear in the
+    two rows before and after it, so ``gap=2`` leaves no validation day in the training rows
+    (``gap=0``: plain blocks).
+
+    Parameters
+    ----------
+    df
+        a frame with the 40 one-hot state columns of :data:`STATES`.
+    k
+        the number of folds (>= 2, at most the number of rows of the smallest state).
+    gap
+        rows left out of training on each side of a validation block (>= 0).
+
+    Returns
+    -------
+    list of ``k`` pairs ``(train_idx, val_idx)``
+        sorted ``int64`` positions (for ``df.iloc``); every row is validated exactly once.
+
+    Raises
+    ------
+    ValueError
+        bad ``k`` or ``gap``, a state with fewer than ``k`` rows, rows of a state that are
+        not consecutive, state columns that are not one-hot, or a fold left without
+        training rows.
+    TypeError
+        ``df`` is not a DataFrame.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame(0, index=range(12), columns=list(STATES))
+    >>> df.loc[:5, "AL"] = 1; df.loc[6:, "AK"] = 1      # two states, 6 days each
+    >>> for train_idx, val_idx in time_block_folds(df, 3, gap=1):
+    ...     print(val_idx.tolist(), train_idx.tolist())
+    [0, 1, 6, 7] [3, 4, 5, 9, 10, 11]
+    [2, 3, 8, 9] [0, 5, 6, 11]
+    [4, 5, 10, 11] [0, 1, 2, 6, 7, 8]
+    """
+    state = _state_index(df)
+    k = check_int("k", k, minimum=2)
+    gap = check_int("gap", gap, minimum=0)
+    train_parts: list[list[np.ndarray]] = [[] for _ in range(k)]
+    val_parts: list[list[np.ndarray]] = [[] for _ in range(k)]
+    for s in np.unique(state):
+        rows = np.flatnonzero(state == s)
+        if np.any(np.diff(rows) != 1):
+            raise ValueError(
+                f"the rows of state {STATES[s]} are not consecutive; time_block_folds needs "
+                "each state's rows together and in time order, as in covid.train.csv"
+            )
+        if len(rows) < k:
+            raise ValueError(f"state {STATES[s]} has {len(rows)} row(s), fewer than k={k}")
+        for fold, (train_pos, val_pos) in enumerate(kfold_splits(len(rows), k, shuffle=False)):
+            far = (train_pos < val_pos[0] - gap) | (train_pos > val_pos[-1] + gap)
+            train_parts[fold].append(rows[train_pos[far]])
+            val_parts[fold].append(rows[val_pos])
+    folds = [
+        (np.sort(np.concatenate(t)), np.sort(np.concatenate(v)))
+        for t, v in zip(train_parts, val_parts)
+    ]
+    if any(len(train_idx) == 0 for train_idx, _ in folds):
+        raise ValueError(f"gap={gap} leaves a fold without training rows; use a smaller gap or k")
+    return folds
 
 
 def _check_mask(mask, n: int) -> np.ndarray:

@@ -22,6 +22,7 @@ copied out of the memory map one at a time, so the data is never held twice
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 
 from . import datadirs
-from .checks import check_choice, check_int, check_number
+from .checks import check_choice, check_int, check_number, check_type
 from .data import MemmapLoader
 from .train import (
     SCHEDULES,
@@ -62,6 +63,7 @@ __all__ = [
     "TimitDataError",
     "TrainConfig",
     "CONFIGS",
+    "CenterFrames",
     "load_timit",
     "open_competition_data",
     "labels_to_int",
@@ -75,6 +77,7 @@ __all__ = [
     "smooth_proba",
     "majority_filter",
     "memory_estimate",
+    "matmul_flops",
 ]
 
 COMPETITION = "ml2021spring-hw2"
@@ -88,10 +91,14 @@ REAL_SHAPES: dict[str, tuple[int, ...]] = {
     "train_label_11.npy": (1_229_932,),
     "test_11.npy": (451_552, N_FEATURES),
 }
-# Quoted from the course (ML 2021 Spring HW2), not computed here: public-leaderboard accuracy
-# of the simple and strong baselines, and the best validation accuracy that the course's
-# sample code prints on the real data (last 20 % of the training rows).
-COURSE_BASELINES: dict[str, float] = {"simple": 0.68334, "strong": 0.76023}
+# Quoted from the course (ML 2021 Spring HW2), not computed here: the accuracy of the simple and
+# strong baselines on the competition's public and private leaderboards, and the best
+# validation accuracy that the course's sample notebook prints on the real data (last 20 % of
+# the training rows).
+COURSE_BASELINES: dict[str, dict[str, float]] = {
+    "simple": {"public": 0.68334, "private": 0.68561},
+    "strong": {"public": 0.76023, "private": 0.76118},
+}
 COURSE_SAMPLE_VAL_ACC = 0.702
 
 #: The file that marks a folder as the stand-in of :mod:`linbook.timit_standin`.
@@ -133,8 +140,11 @@ class TimitData:
         return self.source != "real"
 
     def split(self, val_ratio: float = 0.2) -> tuple[slice, slice]:
-        """Return the row ranges ``(train, val)``: as the course, val = the last ``val_ratio`` of the rows."""
-        check_number("val_ratio", val_ratio, minimum=0, maximum=1, strict_minimum=True)
+        """Return the row ranges ``(train, val)``: as the course, val = the last ``val_ratio`` of the rows.
+
+        ``val_ratio=0`` gives every row to training and an empty val range (a final run).
+        """
+        check_number("val_ratio", val_ratio, minimum=0, maximum=1)
         if val_ratio == 1:
             raise ValueError("val_ratio must be < 1 (some rows must remain for training)")
         cut = int(len(self.train_x) * (1 - val_ratio))
@@ -277,34 +287,99 @@ def open_competition_data(
 # ---------------------------------------------------------------------------
 
 
-def sample_model() -> nn.Sequential:
-    """The course's sample model: 429 → 1024 → 512 → 128 → 39, sigmoid activations."""
-    return nn.Sequential(
-        nn.Linear(N_FEATURES, 1024),
-        nn.Sigmoid(),
-        nn.Linear(1024, 512),
-        nn.Sigmoid(),
-        nn.Linear(512, 128),
-        nn.Sigmoid(),
-        nn.Linear(128, N_CLASSES),
-    )
+def sample_model(hidden: tuple[int, int, int] = (1024, 512, 128)) -> nn.Sequential:
+    """The course's sample model: 429 → 1024 → 512 → 128 → 39, sigmoid activations.
+
+    ``hidden`` changes the three widths (e.g. a tiny copy with the same layers, for timing
+    the per-step overhead that does not depend on the amount of arithmetic).
+
+    Examples
+    --------
+    >>> [m.out_features for m in sample_model() if isinstance(m, nn.Linear)]
+    [1024, 512, 128, 39]
+    """
+    hidden = tuple(hidden)
+    if len(hidden) != 3:
+        raise ValueError(f"hidden must hold three widths, got {hidden!r}")
+    for width in hidden:
+        check_int("hidden width", width, minimum=1)
+    widths = (N_FEATURES, *hidden)
+    layers: list[nn.Module] = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.Sigmoid()]
+    layers.append(nn.Linear(widths[-1], N_CLASSES))
+    return nn.Sequential(*layers)
 
 
-def improved_model(hidden: int = 1024, depth: int = 4, dropout: float = 0.3) -> nn.Sequential:
+def _check_frames(frames: int) -> int:
+    frames = check_int("frames", frames, minimum=1, maximum=N_CONTEXT)
+    if frames % 2 == 0:
+        raise ValueError(
+            f"frames must be odd (the centre frame and as many on each side), got {frames}"
+        )
+    return frames
+
+
+class CenterFrames(nn.Module):
+    """Keep the features of the ``frames`` centre frames of each 11-frame row (``frames`` odd).
+
+    A row holds frames ``t - 5 … t + 5``, 39 features each; ``CenterFrames(3)`` keeps frames
+    ``t - 1 … t + 1``, i.e. columns ``4*39 … 7*39 - 1``.
+
+    Examples
+    --------
+    >>> CenterFrames(3)(torch.arange(429.0).unsqueeze(0))[0, [0, -1]]
+    tensor([156., 272.])
+    """
+
+    def __init__(self, frames: int = N_CONTEXT) -> None:
+        super().__init__()
+        self.frames = _check_frames(frames)
+        self.start = (N_CONTEXT - self.frames) // 2 * FRAME_DIM
+        self.stop = self.start + self.frames * FRAME_DIM
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return X[:, self.start : self.stop]
+
+    def extra_repr(self) -> str:
+        return f"frames={self.frames}"
+
+
+def improved_model(
+    hidden: int = 1024,
+    depth: int = 4,
+    dropout: float = 0.3,
+    batch_norm: bool = True,
+    frames: int = N_CONTEXT,
+) -> nn.Sequential:
     """``depth`` blocks of Linear → BatchNorm → ReLU → Dropout of width ``hidden``, then a linear output.
+
+    ``batch_norm=False`` leaves out the BatchNorm layers; ``frames`` (odd, at most 11) feeds
+    the network only the centre frames of each row (:class:`CenterFrames`). Both exist for
+    the chapter's ablation study.
 
     Examples
     --------
     >>> improved_model(hidden=64, depth=2)(torch.zeros(8, 429)).shape
     torch.Size([8, 39])
+    >>> improved_model(hidden=64, depth=2, frames=5)[1].in_features
+    195
     """
     check_int("hidden", hidden, minimum=1)
     check_int("depth", depth, minimum=1)
     check_number("dropout", dropout, minimum=0, maximum=0.99)
+    check_type("batch_norm", batch_norm, bool)
+    frames = _check_frames(frames)
     layers: list[nn.Module] = []
     width = N_FEATURES
+    if frames < N_CONTEXT:
+        layers.append(CenterFrames(frames))
+        width = frames * FRAME_DIM
     for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Dropout(dropout)]
+        layers.append(nn.Linear(width, hidden))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(hidden))
+        layers += [nn.ReLU(), nn.Dropout(dropout)]
         width = hidden
     layers.append(nn.Linear(width, N_CLASSES))
     return nn.Sequential(*layers)
@@ -318,6 +393,8 @@ class TrainConfig:
     hidden: int = 1024  # improved model only
     depth: int = 4  # improved model only
     dropout: float = 0.3  # improved model only
+    batch_norm: bool = True  # improved model only
+    frames: int = N_CONTEXT  # improved model only: the centre frames it sees (odd)
     optimizer: str = "adam"  # "adam" or "adamw"
     lr: float = 1e-4
     weight_decay: float = 0.0
@@ -333,8 +410,13 @@ class TrainConfig:
         check_number("lr", self.lr, minimum=0, strict_minimum=True)
         check_number("weight_decay", self.weight_decay, minimum=0)
         check_number("dropout", self.dropout, minimum=0, maximum=0.99)
+        check_type("batch_norm", self.batch_norm, bool)
+        _check_frames(self.frames)
         for name in ("hidden", "depth", "batch_size", "num_epochs"):
             check_int(name, getattr(self, name), minimum=1)
+        check_number("val_ratio", self.val_ratio, minimum=0, maximum=1)
+        if self.val_ratio == 1:
+            raise ValueError("val_ratio must be < 1 (some rows must remain for training)")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -363,7 +445,7 @@ CONFIGS: dict[str, dict[str, TrainConfig]] = {
     },
     "stand-in": {
         "sample": TrainConfig(
-            model="sample", optimizer="adam", lr=1e-4, batch_size=64, num_epochs=3
+            model="sample", optimizer="adam", lr=1e-4, batch_size=64, num_epochs=2
         ),
         "improved": TrainConfig(
             model="improved",
@@ -385,7 +467,9 @@ def build_model(config: TrainConfig) -> nn.Sequential:
     """The untrained model that ``config`` names."""
     if config.model == "sample":
         return sample_model()
-    return improved_model(config.hidden, config.depth, config.dropout)
+    return improved_model(
+        config.hidden, config.depth, config.dropout, config.batch_norm, config.frames
+    )
 
 
 def configs_for(source: str, max_epochs: int | None = None) -> dict[str, TrainConfig]:
@@ -420,8 +504,11 @@ def fit(
     """Train the model of ``config`` on ``data`` (val = last ``val_ratio`` of the rows).
 
     As the course's code does, the validation accuracy is measured after every epoch and
-    the weights of the best epoch are kept (the course saves them to ``model.ckpt``).
-    ``device`` defaults to the GPU when there is one; ``verbose`` prints one line per epoch.
+    the weights of the best epoch are kept (the course saves them to ``model.ckpt``). With
+    ``config.val_ratio == 0`` every row is trained on, ``val_acc`` is NaN and the last
+    epoch's weights are kept (the course's code does the same with ``VAL_RATIO = 0``): the
+    final run once the settings are chosen. ``device`` defaults to the GPU when there is
+    one; ``verbose`` prints one line per epoch.
 
     Returns
     -------
@@ -438,7 +525,12 @@ def fit(
         data.train_x, data.train_y, train_rows, config.batch_size, shuffle=True, seed=seed,
         device=device,
     )  # fmt: skip
-    val_iter = MemmapLoader(data.train_x, data.train_y, val_rows, 4096, device=device)
+    validate = val_rows.stop > val_rows.start
+    val_iter = (
+        MemmapLoader(data.train_x, data.train_y, val_rows, 4096, device=device)
+        if validate
+        else None
+    )
     optimizer = make_optimizer(
         net.parameters(), config.optimizer, lr=config.lr, weight_decay=config.weight_decay
     )
@@ -450,18 +542,20 @@ def fit(
         start = time.perf_counter()
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, optimizer)
         scheduler.step()
-        val_acc = evaluate_accuracy(net, val_iter)
+        val_acc = evaluate_accuracy(net, val_iter) if validate else math.nan
         history.append(
             time.perf_counter() - start, train_loss=train_loss, train_acc=train_acc, val_acc=val_acc
         )
-        keep.update(net, val_acc, epoch)
+        if validate:
+            keep.update(net, val_acc, epoch)
         if verbose:
             print(
                 f"[{epoch:03d}/{config.num_epochs:03d}] train loss {train_loss:.4f}, "
                 f"train acc {train_acc:.4f} | val acc {val_acc:.4f} ({history.seconds[-1]:.1f} s)"
             )
-    keep.restore(net)
-    history.best_epoch = keep.best_epoch
+    if validate:
+        keep.restore(net)
+    history.best_epoch = keep.best_epoch if validate else config.num_epochs
     net.eval()
     return net, history
 
@@ -616,3 +710,36 @@ def memory_estimate(
         "gpu_copy": n_train * (row_bytes + 8),
         "second_copy": n_train * row_bytes,
     }
+
+
+def matmul_flops(config: TrainConfig, batch_size: int | None = None, train: bool = True) -> int:
+    """Floating-point operations of the matrix products of one step of the model of ``config``.
+
+    Each ``nn.Linear(a, b)`` multiplies a batch of ``B`` rows by an ``a × b`` matrix:
+    ``2 B a b`` operations (a multiply and an add per term). A training step (``train=True``)
+    does this three times per layer — the forward pass, the gradient of the weights and the
+    gradient of the layer's input — except that the first layer needs no input gradient (the
+    data are not trained). ``train=False`` counts the forward pass only (validation,
+    prediction). Activations, BatchNorm, the loss and the optimizer add a few operations per
+    number, not per product, and are not counted. ``batch_size`` defaults to the config's.
+
+    Examples
+    --------
+    >>> matmul_flops(TrainConfig(model="sample"), batch_size=1, train=False)
+    2068224
+    >>> matmul_flops(TrainConfig(model="sample"), batch_size=1) == 3 * 2068224 - 2 * 429 * 1024
+    True
+    """
+    batch_size = (
+        config.batch_size if batch_size is None else check_int("batch_size", batch_size, minimum=1)
+    )
+    check_type("train", train, bool)
+    if config.model == "sample":
+        widths = [N_FEATURES, 1024, 512, 128, N_CLASSES]
+    else:
+        widths = [config.frames * FRAME_DIM] + [config.hidden] * config.depth + [N_CLASSES]
+    products = [a * b for a, b in zip(widths, widths[1:])]  # one per nn.Linear, without building it
+    forward = 2 * batch_size * sum(products)
+    if not train:
+        return forward
+    return 3 * forward - 2 * batch_size * products[0]

@@ -195,3 +195,75 @@ def test_real_data_and_submission_format(tmp_path):
     values = submission.check_submission("ml2021spring-hw1", path, sample["id"])
     assert path.read_text().splitlines()[0] == "id,tested_positive" and len(values) == 893
     np.testing.assert_allclose(values, model.predict(test_df))  # written without rounding
+
+
+def state_frame(rows_per_state: list[int]) -> pd.DataFrame:
+    """A frame whose states (one per entry) hold consecutive rows, as in covid.train.csv."""
+    state = np.repeat(np.arange(len(rows_per_state)), rows_per_state)
+    return pd.DataFrame(np.eye(40, dtype=int)[state], columns=list(covid.STATES))
+
+
+@pytest.mark.parametrize("k, gap", [(2, 0), (3, 2), (5, 1)])
+def test_time_block_folds_cover_every_row_once_and_keep_gaps(k, gap):
+    sizes = [12, 13, 15]
+    df = state_frame(sizes)
+    folds = covid.time_block_folds(df, k, gap=gap)
+    assert len(folds) == k
+    val_all = np.sort(np.concatenate([val for _, val in folds]))
+    np.testing.assert_array_equal(val_all, np.arange(len(df)))  # each row validated once
+    starts = np.cumsum([0, *sizes])
+    for train_idx, val_idx in folds:
+        assert train_idx.dtype == np.int64 and np.all(np.diff(train_idx) > 0)
+        assert len(np.intersect1d(train_idx, val_idx)) == 0
+        for lo, hi in zip(starts[:-1], starts[1:]):
+            val = val_idx[(val_idx >= lo) & (val_idx < hi)]
+            assert len(val) in (len(range(lo, hi)) // k, len(range(lo, hi)) // k + 1)
+            assert np.all(np.diff(val) == 1)  # one contiguous block per state
+            train = train_idx[(train_idx >= lo) & (train_idx < hi)]
+            near = (train >= val[0] - gap) & (train <= val[-1] + gap)
+            assert not near.any()  # the gap rows are left out
+            assert len(train) + len(val) == (hi - lo) - (
+                min(gap, val[0] - lo) + min(gap, hi - 1 - val[-1])
+            )
+
+
+def test_time_block_folds_gap_zero_is_plain_blocks():
+    df = state_frame([6])
+    folds = covid.time_block_folds(df, 3, gap=0)
+    assert [v.tolist() for _, v in folds] == [[0, 1], [2, 3], [4, 5]]
+    assert [t.tolist() for t, _ in folds] == [[2, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 3]]
+
+
+@pytest.mark.parametrize(
+    "df, k, gap, error, match",
+    [
+        (state_frame([3, 5]), 4, 0, ValueError, "fewer than k=4"),
+        (state_frame([6]), 1, 0, ValueError, "k must be"),
+        (state_frame([6]), 2, -1, ValueError, "gap must be"),
+        (state_frame([4]), 2, 5, ValueError, "without training rows"),
+        (state_frame([4, 4]).iloc[[0, 4, 1, 5, 2, 6, 3, 7]], 2, 0, ValueError, "not consecutive"),
+        (state_frame([4]).assign(AK=1), 2, 0, ValueError, "one-hot"),
+        (state_frame([4]).drop(columns=["WI"]), 2, 0, ValueError, "missing state"),
+        (np.zeros((4, 40)), 2, 0, TypeError, "df"),
+    ],
+)
+def test_time_block_folds_bad_arguments(df, k, gap, error, match):
+    with pytest.raises(error, match=match):
+        covid.time_block_folds(df, k, gap=gap)
+
+
+@needs_real_data
+def test_time_block_folds_on_real_data_share_no_day():
+    train_df, _ = covid.read_covid(HW1)
+    state = train_df[list(covid.STATES)].to_numpy().argmax(axis=1)
+
+    def days(rows):
+        keys = set()
+        for day in (1, 2, 3):
+            values = np.round(train_df.iloc[rows][covid.day_columns(day)[:-1]].to_numpy(), 5)
+            keys.update(zip(state[rows], map(tuple, values)))
+        return keys
+
+    for gap, shared in ((0, True), (2, False)):  # gap=0: the rows next to a block share days
+        for train_idx, val_idx in covid.time_block_folds(train_df, 3, gap=gap):
+            assert bool(days(train_idx) & days(val_idx)) == shared

@@ -158,6 +158,76 @@ def test_models_have_the_documented_shapes():
         timit.improved_model(dropout=1.0)
 
 
+def test_ablation_options_of_the_improved_model():
+    kinds = [type(m).__name__ for m in timit.improved_model(hidden=16, depth=2, batch_norm=False)]
+    assert "BatchNorm1d" not in kinds and kinds.count("Linear") == 3
+    narrow = timit.improved_model(hidden=16, depth=2, frames=5)
+    assert isinstance(narrow[0], timit.CenterFrames) and narrow[1].in_features == 5 * 39
+    assert narrow(torch.zeros(4, 429)).shape == (4, 39)
+    assert not isinstance(timit.improved_model(hidden=16, depth=1)[0], timit.CenterFrames)
+    config = timit.TrainConfig(model="improved", hidden=16, depth=2, batch_norm=False, frames=3)
+    built = timit.build_model(config)
+    assert built[1].in_features == 3 * 39 and "BatchNorm1d" not in [type(m).__name__ for m in built]
+    for bad in (0, 4, 13):
+        with pytest.raises(ValueError, match="frames"):
+            timit.TrainConfig(model="improved", frames=bad)
+        with pytest.raises(ValueError, match="frames"):
+            timit.CenterFrames(bad)
+    with pytest.raises(TypeError, match="batch_norm"):
+        timit.TrainConfig(batch_norm="yes")
+    with pytest.raises(TypeError, match="batch_norm"):
+        timit.improved_model(batch_norm=1)
+
+
+def test_center_frames_keeps_the_middle_columns():
+    rows = torch.arange(2 * 429, dtype=torch.float32).reshape(2, 429)
+    torch.testing.assert_close(timit.CenterFrames(1)(rows), rows[:, 5 * 39 : 6 * 39])
+    torch.testing.assert_close(timit.CenterFrames(11)(rows), rows)
+    assert "frames=7" in repr(timit.CenterFrames(7))
+
+
+def test_sample_model_widths():
+    tiny = timit.sample_model((8, 4, 2))
+    assert [(m.in_features, m.out_features) for m in tiny if isinstance(m, torch.nn.Linear)] == [
+        (429, 8), (8, 4), (4, 2), (2, 39)
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="three"):
+        timit.sample_model((8, 8))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        timit.TrainConfig(model="sample", batch_size=8),
+        timit.TrainConfig(model="improved", hidden=32, depth=3, batch_size=8),
+        timit.TrainConfig(model="improved", hidden=32, depth=2, frames=5, batch_size=8),
+    ],
+)
+def test_matmul_flops_agree_with_pytorchs_flop_counter(config):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = timit.build_model(config)
+    x = torch.randn(config.batch_size, 429)
+    with FlopCounterMode(display=False) as counter:
+        net(x).sum().backward()
+    assert timit.matmul_flops(config) == counter.get_total_flops()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(x)
+    assert timit.matmul_flops(config, train=False) == counter.get_total_flops()
+    assert timit.matmul_flops(config, batch_size=2 * config.batch_size) == 2 * timit.matmul_flops(
+        config
+    )
+    with pytest.raises(ValueError, match="batch_size"):
+        timit.matmul_flops(config, batch_size=0)
+
+
+def test_course_baselines_hold_public_and_private_scores():
+    for name in ("simple", "strong"):
+        scores = timit.COURSE_BASELINES[name]
+        assert set(scores) == {"public", "private"} and all(0.6 < v < 0.8 for v in scores.values())
+    assert timit.COURSE_BASELINES["strong"]["public"] > timit.COURSE_BASELINES["simple"]["private"]
+
+
 def test_configs_document_the_course_settings_and_a_real_run():
     real = timit.CONFIGS["real"]
     assert (real["sample"].lr, real["sample"].batch_size, real["sample"].num_epochs) == (
@@ -194,6 +264,20 @@ def test_fit_is_reproducible_and_keeps_the_best_epoch(data):
     assert proba.shape == (N_TRAIN - 2400, 39)
     np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
     assert (proba.argmax(1) == data.train_y[val]).mean() == pytest.approx(best_acc)
+
+
+def test_fit_with_val_ratio_zero_trains_on_every_row_and_keeps_the_last_epoch(data):
+    assert data.split(0.0) == (slice(0, N_TRAIN), slice(N_TRAIN, N_TRAIN))
+    config = replace(
+        timit.CONFIGS["stand-in"]["improved"], hidden=32, depth=1, num_epochs=2, val_ratio=0.0
+    )
+    net, history = timit.fit(data, config, seed=0, device="cpu")
+    assert history.best_epoch == 2 and all(np.isnan(history.val_acc))
+    assert not net.training and 0 < history.train_acc[-1] <= 1
+    with pytest.raises(ValueError, match="val_ratio"):
+        timit.TrainConfig(val_ratio=1.0)
+    with pytest.raises(ValueError, match="val_ratio"):
+        timit.TrainConfig(val_ratio=-0.1)
 
 
 def test_configs_for_caps_the_epochs():
