@@ -23,7 +23,7 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["check_int", "check_number", "check_choice", "check_type"]
+__all__ = ["check_int", "check_number", "check_choice", "check_type", "check_vector"]
 
 
 def _bounds(minimum: float | None, maximum: float | None, strict_minimum: bool) -> str:
@@ -139,4 +139,30 @@ def check_type(name: str, value: Any, expected: type | tuple[type, ...], hint: s
         names = " or ".join(k.__name__ for k in kinds)
         message = f"{name} must be a {names}, got {type(value).__name__}"
         raise TypeError(message + (f"; {hint}" if hint else ""))
+    return value
+
+
+def check_vector(name: str, value: Any) -> Any:
+    """Return ``value`` if it is a 1-D ``torch.Tensor`` (one value per example).
+
+    Raises ``TypeError`` for anything but a tensor and ``ValueError`` for another shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_vector("x", torch.zeros(3)).shape
+    torch.Size([3])
+    >>> check_vector("x", torch.zeros(3, 1))
+    Traceback (most recent call last):
+        ...
+    ValueError: x must be 1-D (one value per example), got shape (3, 1); use x.reshape(-1)
+    """
+    import torch  # only here: the other checks need no torch
+
+    check_type(name, value, torch.Tensor)
+    if value.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D (one value per example), got shape {tuple(value.shape)}; "
+            "use x.reshape(-1)"
+        )
     return value

@@ -256,7 +256,7 @@ def dev_mask(n: int) -> np.ndarray:
 
 
 def _state_index(df: pd.DataFrame) -> np.ndarray:
-    """The state (0 ... 39, the position in :data:`STATES`) of every row of ``df``."""
+    """The state (0 ... 39, the position in ``STATES``) of every row of ``df``."""
     check_type("df", df, pd.DataFrame)
     missing = [s for s in STATES if s not in df.columns]
     if missing:
@@ -282,7 +282,7 @@ def time_block_folds(df: pd.DataFrame, k: int, gap: int = 2) -> list[tuple[np.nd
     Parameters
     ----------
     df
-        a frame with the 40 one-hot state columns of :data:`STATES`.
+        a frame with the 40 one-hot state columns of ``STATES``.
     k
         the number of folds (>= 2, at most the number of rows of the smallest state).
     gap
@@ -539,7 +539,7 @@ def _train_loop(X_train, y_train, X_dev, y_dev, config: MLPConfig, mean: float, 
 @dataclass
 class CovidModel:
     """A trained model: the features it reads, the training statistics used to standardize
-    them, the target scaling, the network and its training :class:`History`."""
+    them, the target scaling, the network and its training :class:`linbook.train.History`."""
 
     config: MLPConfig
     scaler: Standardizer | None

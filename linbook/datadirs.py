@@ -49,7 +49,7 @@ __all__ = [
     "download_file",
 ]
 
-#: The one environment variable: a folder of data that linbook searches first (and downloads
+#: The one environment variable. It names a folder of data that linbook searches first (and downloads
 #: into, when it is writable).
 ENV_DATA = "LINBOOK_DATA"
 

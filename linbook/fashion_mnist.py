@@ -87,7 +87,7 @@ _FASHION_FILES: dict[str, tuple[str, str, int]] = {
 
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
-#: Where the four archives are downloaded from, tried in order: the mirror torchvision uses,
+#: Where the four archives are downloaded from, tried in this order. First the mirror torchvision uses,
 #: then the data folder of the Fashion-MNIST repository on GitHub.
 FASHION_MNIST_URLS: tuple[str, ...] = (
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",

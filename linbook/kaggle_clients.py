@@ -2,7 +2,7 @@
 the course's Google Drive copies (gdown) — and what every download shares: a temporary
 folder, unpacking, checking, the atomic move into place, and one clear error per failure.
 
-The network boundary is :func:`_kaggle_download` and :func:`_gdown_download`; the tests
+The network boundary is ``_kaggle_download`` and ``_gdown_download``; the tests
 replace exactly these two functions.
 """
 

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 STANDIN_VERSION = 1
-#: Default stand-in size: small enough that the chapter trains on 2 CPU cores in a minute.
+#: The default stand-in size, small enough that the chapter trains on 2 CPU cores in a minute.
 STANDIN_TRAIN_ROWS = 30_000
 STANDIN_TEST_ROWS = 8_000
 

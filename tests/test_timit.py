@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from linbook import submission, timit, timit_standin
+from linbook import submission, timit, timit_models, timit_standin
 
 HW2 = "ml2021spring-hw2"
 N_TRAIN, N_TEST = 3000, 700
@@ -144,81 +144,87 @@ def test_open_competition_data_falls_back_to_the_standin_when_the_download_fails
 
 
 def test_models_have_the_documented_shapes():
-    sample = timit.sample_model()
+    sample = timit_models.sample_model()
     widths = [(m.in_features, m.out_features) for m in sample if isinstance(m, torch.nn.Linear)]
     assert widths == [(429, 1024), (1024, 512), (512, 128), (128, 39)]
     assert sum(isinstance(m, torch.nn.Sigmoid) for m in sample) == 3
-    improved = timit.improved_model(hidden=64, depth=3, dropout=0.1)
+    improved = timit_models.improved_model(hidden=64, depth=3, dropout=0.1)
     kinds = [type(m).__name__ for m in improved]
     assert (
         kinds.count("BatchNorm1d") == 3 and kinds.count("Dropout") == 3 and kinds.count("ReLU") == 3
     )
     assert improved(torch.zeros(4, 429)).shape == (4, 39)
     with pytest.raises(ValueError, match="dropout"):
-        timit.improved_model(dropout=1.0)
+        timit_models.improved_model(dropout=1.0)
 
 
 def test_ablation_options_of_the_improved_model():
-    kinds = [type(m).__name__ for m in timit.improved_model(hidden=16, depth=2, batch_norm=False)]
+    kinds = [
+        type(m).__name__ for m in timit_models.improved_model(hidden=16, depth=2, batch_norm=False)
+    ]
     assert "BatchNorm1d" not in kinds and kinds.count("Linear") == 3
-    narrow = timit.improved_model(hidden=16, depth=2, frames=5)
-    assert isinstance(narrow[0], timit.CenterFrames) and narrow[1].in_features == 5 * 39
+    narrow = timit_models.improved_model(hidden=16, depth=2, frames=5)
+    assert isinstance(narrow[0], timit_models.CenterFrames) and narrow[1].in_features == 5 * 39
     assert narrow(torch.zeros(4, 429)).shape == (4, 39)
-    assert not isinstance(timit.improved_model(hidden=16, depth=1)[0], timit.CenterFrames)
-    config = timit.TrainConfig(model="improved", hidden=16, depth=2, batch_norm=False, frames=3)
-    built = timit.build_model(config)
+    assert not isinstance(
+        timit_models.improved_model(hidden=16, depth=1)[0], timit_models.CenterFrames
+    )
+    config = timit_models.TrainConfig(
+        model="improved", hidden=16, depth=2, batch_norm=False, frames=3
+    )
+    built = timit_models.build_model(config)
     assert built[1].in_features == 3 * 39 and "BatchNorm1d" not in [type(m).__name__ for m in built]
     for bad in (0, 4, 13):
         with pytest.raises(ValueError, match="frames"):
-            timit.TrainConfig(model="improved", frames=bad)
+            timit_models.TrainConfig(model="improved", frames=bad)
         with pytest.raises(ValueError, match="frames"):
-            timit.CenterFrames(bad)
+            timit_models.CenterFrames(bad)
     with pytest.raises(TypeError, match="batch_norm"):
-        timit.TrainConfig(batch_norm="yes")
+        timit_models.TrainConfig(batch_norm="yes")
     with pytest.raises(TypeError, match="batch_norm"):
-        timit.improved_model(batch_norm=1)
+        timit_models.improved_model(batch_norm=1)
 
 
 def test_center_frames_keeps_the_middle_columns():
     rows = torch.arange(2 * 429, dtype=torch.float32).reshape(2, 429)
-    torch.testing.assert_close(timit.CenterFrames(1)(rows), rows[:, 5 * 39 : 6 * 39])
-    torch.testing.assert_close(timit.CenterFrames(11)(rows), rows)
-    assert "frames=7" in repr(timit.CenterFrames(7))
+    torch.testing.assert_close(timit_models.CenterFrames(1)(rows), rows[:, 5 * 39 : 6 * 39])
+    torch.testing.assert_close(timit_models.CenterFrames(11)(rows), rows)
+    assert "frames=7" in repr(timit_models.CenterFrames(7))
 
 
 def test_sample_model_widths():
-    tiny = timit.sample_model((8, 4, 2))
+    tiny = timit_models.sample_model((8, 4, 2))
     assert [(m.in_features, m.out_features) for m in tiny if isinstance(m, torch.nn.Linear)] == [
         (429, 8), (8, 4), (4, 2), (2, 39)
     ]  # fmt: skip
     with pytest.raises(ValueError, match="three"):
-        timit.sample_model((8, 8))
+        timit_models.sample_model((8, 8))
 
 
 @pytest.mark.parametrize(
     "config",
     [
-        timit.TrainConfig(model="sample", batch_size=8),
-        timit.TrainConfig(model="improved", hidden=32, depth=3, batch_size=8),
-        timit.TrainConfig(model="improved", hidden=32, depth=2, frames=5, batch_size=8),
+        timit_models.TrainConfig(model="sample", batch_size=8),
+        timit_models.TrainConfig(model="improved", hidden=32, depth=3, batch_size=8),
+        timit_models.TrainConfig(model="improved", hidden=32, depth=2, frames=5, batch_size=8),
     ],
 )
 def test_matmul_flops_agree_with_pytorchs_flop_counter(config):
     from torch.utils.flop_counter import FlopCounterMode
 
-    net = timit.build_model(config)
+    net = timit_models.build_model(config)
     x = torch.randn(config.batch_size, 429)
     with FlopCounterMode(display=False) as counter:
         net(x).sum().backward()
-    assert timit.matmul_flops(config) == counter.get_total_flops()
+    assert timit_models.matmul_flops(config) == counter.get_total_flops()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         net(x)
-    assert timit.matmul_flops(config, train=False) == counter.get_total_flops()
-    assert timit.matmul_flops(config, batch_size=2 * config.batch_size) == 2 * timit.matmul_flops(
-        config
-    )
+    assert timit_models.matmul_flops(config, train=False) == counter.get_total_flops()
+    assert timit_models.matmul_flops(
+        config, batch_size=2 * config.batch_size
+    ) == 2 * timit_models.matmul_flops(config)
     with pytest.raises(ValueError, match="batch_size"):
-        timit.matmul_flops(config, batch_size=0)
+        timit_models.matmul_flops(config, batch_size=0)
 
 
 def test_course_baselines_hold_public_and_private_scores():
@@ -229,38 +235,42 @@ def test_course_baselines_hold_public_and_private_scores():
 
 
 def test_configs_document_the_course_settings_and_a_real_run():
-    real = timit.CONFIGS["real"]
+    real = timit_models.CONFIGS["real"]
     assert (real["sample"].lr, real["sample"].batch_size, real["sample"].num_epochs) == (
         1e-4,
         64,
         20,
     )
     assert real["sample"].optimizer == "adam" and real["sample"].val_ratio == 0.2
-    standin = timit.CONFIGS["stand-in"]
+    standin = timit_models.CONFIGS["stand-in"]
     # the stand-in keeps the models and optimizers, only the budget differs
     for name in ("sample", "improved"):
         assert replace(standin[name], num_epochs=1, hidden=1, depth=1) == replace(
             real[name], num_epochs=1, hidden=1, depth=1, batch_size=standin[name].batch_size
         )
     with pytest.raises(ValueError, match="model"):
-        timit.TrainConfig(model="cnn")
+        timit_models.TrainConfig(model="cnn")
     with pytest.raises(ValueError, match="lr"):
-        timit.TrainConfig(lr=0)
+        timit_models.TrainConfig(lr=0)
 
 
 def test_fit_is_reproducible_and_keeps_the_best_epoch(data):
     config = replace(
-        timit.CONFIGS["stand-in"]["improved"], hidden=64, depth=2, num_epochs=3, batch_size=128
+        timit_models.CONFIGS["stand-in"]["improved"],
+        hidden=64,
+        depth=2,
+        num_epochs=3,
+        batch_size=128,
     )
-    net, a = timit.fit(data, config, seed=0, device="cpu")
-    _, b = timit.fit(data, config, seed=0, device="cpu")
+    net, a = timit_models.fit(data, config, seed=0, device="cpu")
+    _, b = timit_models.fit(data, config, seed=0, device="cpu")
     assert a.val_acc == b.val_acc and len(a) == 3
     best_epoch, best_acc = a.best("val_acc")
     assert a.best_epoch == best_epoch and 1 <= best_epoch <= 3
     assert best_acc > 3 / 39  # well above chance after 3 epochs
     # the returned net is the best epoch's: its accuracy on val is the best val_acc
     _, val = data.split(config.val_ratio)
-    proba = timit.predict_proba(net, data.train_x, val)
+    proba = timit_models.predict_proba(net, data.train_x, val)
     assert proba.shape == (N_TRAIN - 2400, 39)
     np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
     assert (proba.argmax(1) == data.train_y[val]).mean() == pytest.approx(best_acc)
@@ -269,26 +279,30 @@ def test_fit_is_reproducible_and_keeps_the_best_epoch(data):
 def test_fit_with_val_ratio_zero_trains_on_every_row_and_keeps_the_last_epoch(data):
     assert data.split(0.0) == (slice(0, N_TRAIN), slice(N_TRAIN, N_TRAIN))
     config = replace(
-        timit.CONFIGS["stand-in"]["improved"], hidden=32, depth=1, num_epochs=2, val_ratio=0.0
+        timit_models.CONFIGS["stand-in"]["improved"],
+        hidden=32,
+        depth=1,
+        num_epochs=2,
+        val_ratio=0.0,
     )
-    net, history = timit.fit(data, config, seed=0, device="cpu")
+    net, history = timit_models.fit(data, config, seed=0, device="cpu")
     assert history.best_epoch == 2 and all(np.isnan(history.val_acc))
     assert not net.training and 0 < history.train_acc[-1] <= 1
     with pytest.raises(ValueError, match="val_ratio"):
-        timit.TrainConfig(val_ratio=1.0)
+        timit_models.TrainConfig(val_ratio=1.0)
     with pytest.raises(ValueError, match="val_ratio"):
-        timit.TrainConfig(val_ratio=-0.1)
+        timit_models.TrainConfig(val_ratio=-0.1)
 
 
 def test_configs_for_caps_the_epochs():
-    quick = timit.configs_for("real", max_epochs=2)
+    quick = timit_models.configs_for("real", max_epochs=2)
     assert {c.num_epochs for c in quick.values()} == {2}
-    assert quick["improved"].hidden == timit.CONFIGS["real"]["improved"].hidden
-    assert timit.configs_for("stand-in") == timit.CONFIGS["stand-in"]
+    assert quick["improved"].hidden == timit_models.CONFIGS["real"]["improved"].hidden
+    assert timit_models.configs_for("stand-in") == timit_models.CONFIGS["stand-in"]
     with pytest.raises(ValueError, match="max_epochs"):
-        timit.configs_for("real", max_epochs=0)
+        timit_models.configs_for("real", max_epochs=0)
     with pytest.raises(ValueError, match="source"):
-        timit.configs_for("fake")
+        timit_models.configs_for("fake")
 
 
 # --- post-processing --------------------------------------------------------------------------
@@ -335,10 +349,10 @@ def test_majority_filter_removes_isolated_labels():
 
 
 def test_pipeline_on_a_small_standin_writes_a_valid_submission(tmp_path, data):
-    config = replace(timit.CONFIGS["stand-in"]["improved"], hidden=64, depth=2, num_epochs=1)
-    net, _ = timit.fit(data, config, seed=0, device="cpu")
+    config = replace(timit_models.CONFIGS["stand-in"]["improved"], hidden=64, depth=2, num_epochs=1)
+    net, _ = timit_models.fit(data, config, seed=0, device="cpu")
     proba = timit.smooth_proba(
-        timit.predict_proba(net, data.test_x), 7, timit.utterance_starts(data.test_x)
+        timit_models.predict_proba(net, data.test_x), 7, timit.utterance_starts(data.test_x)
     )
     path = submission.write_submission(HW2, tmp_path / "prediction.csv", proba.argmax(1))
     assert len(submission.check_submission(HW2, path, N_TEST)) == N_TEST
@@ -348,12 +362,13 @@ def test_pipeline_on_a_small_standin_writes_a_valid_submission(tmp_path, data):
 
 
 def test_memory_estimate_for_the_real_set():
-    est = timit.memory_estimate()
+    est = timit_models.memory_estimate()
     assert est["train_x"] == 1_229_932 * 429 * 4 == 2_110_563_312
     assert est["test_x"] == 451_552 * 429 * 4
     assert est["labels"] == 1_229_932 * 8
     n_params = sum(
-        p.numel() for p in timit.build_model(timit.CONFIGS["real"]["improved"]).parameters()
+        p.numel()
+        for p in timit_models.build_model(timit_models.CONFIGS["real"]["improved"]).parameters()
     )
     assert est["model"] == 16 * n_params
-    assert timit.memory_estimate(100, 10)["train_x"] == 100 * 429 * 4
+    assert timit_models.memory_estimate(100, 10)["train_x"] == 100 * 429 * 4
