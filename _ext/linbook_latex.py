@@ -90,6 +90,29 @@ class CleanTerminalOutput(SphinxPostTransform):
             node.children = [nodes.Text(clean)]
 
 
+class LabelExercisesForReferences(SphinxPostTransform):
+    """Give every exercise the label that ``{ref}`` to it points at in LaTeX.
+
+    sphinx-exercise labels an exercise ``exercise:<label>``, but a ``{ref}`` from another
+    page (2.3.1 citing 2.2's exercises) is written as ``<docname>:<label>``: add that label
+    next to sphinx-exercise's own, so that the reference resolves.
+    """
+
+    default_priority = 50
+    formats = ("latex",)
+
+    def run(self, **kwargs) -> None:
+        registry = getattr(self.env, "sphinx_exercise_registry", {})
+        for node in list(self.document.findall(nodes.Element)):
+            if type(node).__name__ not in ("exercise_node", "exercise_enumerable_node"):
+                continue
+            label = node.attributes.get("label")
+            docname = (registry.get(label) or {}).get("docname")
+            if label and docname and node.parent is not None:
+                target = rf"\phantomsection\label{{{docname}:{label}}}"
+                node.parent.insert(node.parent.index(node), nodes.raw("", target, format="latex"))
+
+
 class DropHiddenInput(SphinxPostTransform):
     """Drop the code of cells tagged ``hide-input`` (their outputs stay)."""
 
@@ -280,6 +303,7 @@ def setup(app):
     app.add_latex_package("linbook_latex", after_hyperref=True)
     app.add_post_transform(CleanTerminalOutput)
     app.add_post_transform(DropHiddenInput)
+    app.add_post_transform(LabelExercisesForReferences)
     app.add_post_transform(RootPageAsChapter)
     app.add_post_transform(MarkBibliography)
     app.add_post_transform(MoveBibliography)

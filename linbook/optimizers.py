@@ -33,7 +33,31 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-class MomentumSGD(torch.optim.Optimizer):
+class _ElementwiseOptimizer(torch.optim.Optimizer):
+    """Base of the optimizers of this module: ``step`` hands each parameter with a gradient to
+    ``_update(param, grad, state, group)``, which changes ``param`` in place."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return ``closure()``'s loss, if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if param.grad.is_sparse:
+                    raise ValueError(f"{type(self).__name__} does not support sparse gradients")
+                self._update(param, param.grad, self.state[param], group)
+        return loss
+
+    def _update(self, param, grad, state, group) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class MomentumSGD(_ElementwiseOptimizer):
     """Gradient descent with momentum, written as a movement that remembers the last one.
 
     ``m_t = λ m_{t-1} - η g_{t-1}`` and ``θ_t = θ_{t-1} + m_t`` with ``m_0 = 0``, where
@@ -59,25 +83,13 @@ class MomentumSGD(torch.optim.Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         super().__init__(params, {"lr": lr, "momentum": momentum})
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Update every parameter that has a gradient: ``m = λ m - η g``, then ``θ = θ + m``."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, momentum = group["lr"], group["momentum"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                state = self.state[param]
-                if "movement" not in state:
-                    state["movement"] = torch.zeros_like(param)
-                movement = state["movement"]
-                movement.mul_(momentum).add_(param.grad, alpha=-lr)  # m = λ m - η g
-                param.add_(movement)  # θ = θ + m
-        return loss
+    def _update(self, param, grad, state, group) -> None:
+        """One step for one parameter: ``m = λ m - η g``, then ``θ = θ + m``."""
+        if "movement" not in state:
+            state["movement"] = torch.zeros_like(param)
+        movement = state["movement"]
+        movement.mul_(group["momentum"]).add_(grad, alpha=-group["lr"])  # m = λ m - η g
+        param.add_(movement)  # θ = θ + m
 
 
 def descent_path(
@@ -117,30 +129,6 @@ def descent_path(
 # ---------------------------------------------------------------------------
 # Adaptive learning rates
 # ---------------------------------------------------------------------------
-
-
-class _ElementwiseOptimizer(torch.optim.Optimizer):
-    """Base of the optimizers below: ``step`` hands each parameter with a gradient to
-    ``_update(param, grad, state, group)``, which changes ``param`` in place."""
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; return ``closure()``'s loss, if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if param.grad.is_sparse:
-                    raise ValueError(f"{type(self).__name__} does not support sparse gradients")
-                self._update(param, param.grad, self.state[param], group)
-        return loss
-
-    def _update(self, param, grad, state, group) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
 
 
 def _check_rate(name: str, value: float) -> float:
