@@ -390,3 +390,31 @@ def download_file(
             f"could not download {dest.name}; every source failed:\n"
             + "\n".join(f"  - {f}" for f in failures)
         )
+
+
+@contextlib.contextmanager
+def download_lock(
+    dest: str | os.PathLike, *, wait: float = 30 * 60.0, stale_after: float = 2 * 60 * 60.0
+) -> Iterator[None]:
+    """Hold the lock :func:`download_file` holds while it fetches ``dest``: the file
+    ``.<name>.lock`` beside ``dest``, created exclusively (on every OS). A download of
+    something other than one file (a competition's folder) takes it too, so that two
+    notebooks running at once fetch it once: the second waits, then finds the files.
+
+    Raises :class:`DownloadError` when another download holds it for more than ``wait``
+    seconds; a lock older than ``stale_after`` seconds (its process died) is taken over.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with download_lock(folder / "data"):
+    ...     (folder / ".data.lock").exists()
+    True
+    """
+    dest = Path(dest)
+    with _lock(dest.with_name(f".{dest.name}.lock"), wait, stale_after):
+        yield
+
+
+__all__ += ["download_lock"]  # appended with the function above

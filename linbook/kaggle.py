@@ -6,19 +6,24 @@ order:
 1. files already present in ``<root>/<competition>/`` (or one or two folder levels below it,
    as a zip's inner folder) for each root of :func:`linbook.datadirs.search_roots`: the
    ``data_dir`` argument, ``$LINBOOK_DATA``, linbook's cache folder;
-2. the Kaggle API, when credentials exist (:func:`find_kaggle_credentials`);
+2. the Kaggle API, when credentials exist where the installed client looks
+   (:func:`find_kaggle_credentials`);
 3. the course's public Google Drive copies, with ``gdown`` (no account needed).
 
-A download goes into a temporary folder inside :func:`linbook.datadirs.download_root`;
-archives are unpacked there and every expected file is checked (CSV header, columns and
-rows; ``.npy`` header, dtype and shape, read with ``mmap_mode='r'`` so a 2 GB array is never
-loaded) before it is moved into ``<root>/<competition>/`` with an atomic rename. A failed or
-interrupted download therefore leaves nothing that a later run would trust, and a finished
-one is found by every later call: each file is fetched at most once per machine.
+A download holds the lock of :func:`linbook.datadirs.download_lock` (the one
+:func:`linbook.datadirs.download_file` takes), so that two notebooks asking at once fetch
+the files once: the second waits and then finds them. It goes into a temporary folder inside
+:func:`linbook.datadirs.download_root`; archives are unpacked there and every expected file is
+checked (CSV header, columns and rows; ``.npy`` header, dtype and shape, read with
+``mmap_mode='r'`` so a 2 GB array is never loaded) before each file is moved into
+``<root>/<competition>/`` with one ``os.replace`` (a file appears whole or not at all). A
+failed or interrupted download therefore leaves nothing that a later run would trust, and a
+finished one is found by every later call: each file is fetched at most once per machine.
 
 Each failure raises one subclass of :class:`KaggleDataError` whose message says what to do.
-``kaggle`` and ``gdown`` are imported only when a download is needed, and no message ever
-contains the API key.
+``kaggle`` and ``gdown`` are imported only when a download is needed. The key is read only to
+check that a ``kaggle.json`` holds one and to remove it from messages: no message contains it.
+The clients, the credentials and the download steps live in :mod:`linbook.kaggle_clients`.
 """
 
 from __future__ import annotations
@@ -27,12 +32,23 @@ import contextlib
 import csv
 import json
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import datadirs
+from . import datadirs, kaggle_clients
+from .kaggle_clients import (
+    SOURCE_RECORD,
+    CompetitionDataNotFoundError,
+    CorruptArchiveError,
+    KaggleDataError,
+    NoCredentialsError,
+    NoNetworkError,
+    RulesNotAcceptedError,
+    UnexpectedFilesError,
+    find_kaggle_credentials,
+    scrub,
+)
 
 __all__ = [
     "KaggleDataError",
@@ -54,34 +70,6 @@ __all__ = [
     "data_source",
     "fetch_competition",
 ]
-
-
-class KaggleDataError(RuntimeError):
-    """Base class of every error :func:`fetch_competition` raises."""
-
-
-class NoCredentialsError(KaggleDataError):
-    """No usable Kaggle credentials (kaggle.json, KAGGLE_USERNAME/KAGGLE_KEY, ...)."""
-
-
-class RulesNotAcceptedError(KaggleDataError):
-    """Kaggle answered HTTP 403: the competition's rules have not been accepted."""
-
-
-class NoNetworkError(KaggleDataError):
-    """The download failed because no server could be reached."""
-
-
-class CorruptArchiveError(KaggleDataError):
-    """A downloaded archive is not a valid zip file (it has been removed)."""
-
-
-class CompetitionDataNotFoundError(KaggleDataError):
-    """The files are not present and could not (or may not) be downloaded."""
-
-
-class UnexpectedFilesError(KaggleDataError):
-    """A competition file is present but has the wrong header, dtype or shape."""
 
 
 # ---------------------------------------------------------------------------
@@ -378,111 +366,6 @@ def check_files(competition: str, folder: str | os.PathLike) -> dict[str, tuple[
     return shapes
 
 
-# ---------------------------------------------------------------------------
-# Credentials (never read into a message: only *where* they were found is reported)
-# ---------------------------------------------------------------------------
-
-
-def _kaggle_config_dirs() -> list[Path]:
-    dirs: list[Path] = []
-    if os.environ.get("KAGGLE_CONFIG_DIR"):
-        dirs.append(Path(os.environ["KAGGLE_CONFIG_DIR"]).expanduser())
-    dirs.append(Path.home() / ".kaggle")
-    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    dirs.append(Path(xdg).expanduser() / "kaggle")
-    return dirs
-
-
-def _colab_secrets() -> dict[str, str]:
-    """In Colab, the secrets KAGGLE_USERNAME and KAGGLE_KEY (when granted), else nothing."""
-    if "google.colab" not in sys.modules:
-        return {}
-    try:
-        from google.colab import userdata  # type: ignore[import-not-found]
-
-        username, key = userdata.get("KAGGLE_USERNAME"), userdata.get("KAGGLE_KEY")
-    except Exception:  # secret missing or notebook access not granted
-        return {}
-    return {"KAGGLE_USERNAME": username, "KAGGLE_KEY": key} if username and key else {}
-
-
-def find_kaggle_credentials() -> str | None:
-    """Say where usable Kaggle credentials are, without reading the key into the answer.
-
-    Looks, as the Kaggle client does, at the environment variables ``KAGGLE_USERNAME`` and
-    ``KAGGLE_KEY``, ``KAGGLE_API_TOKEN``, then — in Colab — the secrets of the same names,
-    then for ``kaggle.json`` in ``$KAGGLE_CONFIG_DIR``, ``~/.kaggle`` and
-    ``~/.config/kaggle``, and for ``~/.kaggle/access_token``. Nothing is changed: Colab's
-    secrets are handed to the client only for the duration of a download.
-
-    Returns
-    -------
-    str or None
-        a short description such as ``"/home/me/.kaggle/kaggle.json"`` or
-        ``"environment variables KAGGLE_USERNAME and KAGGLE_KEY"``; ``None`` if there are
-        none.
-
-    Raises
-    ------
-    NoCredentialsError
-        a ``kaggle.json`` exists but is not valid JSON with ``username`` and ``key``.
-    """
-    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
-        return "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
-    if os.environ.get("KAGGLE_API_TOKEN"):
-        return "environment variable KAGGLE_API_TOKEN"
-    if _colab_secrets():
-        return "Colab secrets KAGGLE_USERNAME and KAGGLE_KEY"
-    for folder in _kaggle_config_dirs():
-        path = folder / "kaggle.json"
-        if path.is_file():
-            try:
-                content = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-                content = None
-            if not (isinstance(content, dict) and content.get("username") and content.get("key")):
-                raise NoCredentialsError(
-                    f"{path} is not a valid Kaggle token: it must be the JSON file "
-                    '{"username": "...", "key": "..."} that Kaggle\'s settings page '
-                    "downloads. Create a new token and replace the file."
-                )
-            return str(path)
-    for name in ("access_token", "access_token.txt", "credentials.json"):
-        path = Path.home() / ".kaggle" / name
-        if path.is_file() and path.stat().st_size > 0:
-            return str(path)
-    return None
-
-
-def _secrets() -> list[str]:
-    """The Kaggle key/token values on this machine (to remove them from any message)."""
-    found = [os.environ.get(name, "") for name in ("KAGGLE_KEY", "KAGGLE_API_TOKEN")]
-    found.append(_colab_secrets().get("KAGGLE_KEY", ""))
-    for folder in _kaggle_config_dirs():
-        try:
-            content = json.loads((folder / "kaggle.json").read_text(encoding="utf-8"))
-            found.append(str(content.get("key", "")))
-        except (OSError, ValueError, AttributeError):
-            pass
-    return [s for s in found if len(s) >= 8]
-
-
-def _scrub(text: str) -> str:
-    for secret in _secrets():
-        text = text.replace(secret, "***")
-    return text
-
-
-def _short(err: BaseException, limit: int = 300) -> str:
-    """A one-line, length-limited description of a client's exception, without secrets."""
-    text = _scrub(" ".join(str(err).split()))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-#: The file in which a download records the source it came from (see :func:`data_source`).
-_SOURCE_FILE = ".linbook-source.json"
-
-
 def data_source(folder: str | os.PathLike) -> str:
     """Say where the files in ``folder`` came from, in words that hold no local path:
     the source of the download that put them there, else the kind of folder.
@@ -494,7 +377,7 @@ def data_source(folder: str | os.PathLike) -> str:
     """
     folder = Path(folder)
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        record = json.loads((folder / _SOURCE_FILE).read_text(encoding="utf-8"))
+        record = json.loads((folder / SOURCE_RECORD).read_text(encoding="utf-8"))
         return f"downloaded from {record['source']} into {datadirs.describe_location(folder)}"
     return datadirs.describe_location(folder)
 
@@ -558,8 +441,6 @@ def fetch_competition(
     spec = _spec(competition)
     if isinstance(sources, str):
         sources = (sources,)
-    from . import kaggle_clients
-
     if not sources or any(s not in kaggle_clients.SOURCES for s in sources):
         raise ValueError(
             "sources must be a non-empty sequence of "
@@ -572,16 +453,41 @@ def fetch_competition(
     if not download:
         places = "\n".join(f"  - {p}" for p in competition_search_path(competition, data_dir))
         raise CompetitionDataNotFoundError(
-            f"The files of {competition} ({', '.join(spec.required_files)}) were not found. "
-            f"linbook looked in:\n{places}\n"
+            f"The files of {competition} ({spec.title}: {', '.join(spec.required_files)}) "
+            f"were not found. linbook looked in:\n{places}\n"
             "Call fetch_competition(..., download=True) to download them (Kaggle API or "
             "gdown), or put them in one of these folders.\n"
-            + kaggle_clients._manual_steps(spec, root)
+            + kaggle_clients.manual_steps(spec, root)
         )
+    with contextlib.ExitStack() as held:
+        try:  # the lock datadirs.download_file takes: two notebooks at once fetch once
+            root.mkdir(parents=True, exist_ok=True)
+            if not quiet and (root / f".{spec.name}.lock").exists():
+                print(f"Another download of {spec.name} is under way; waiting for it ...")
+            held.enter_context(datadirs.download_lock(root / spec.name))
+        except datadirs.DownloadError as err:  # held by another download for too long
+            raise CompetitionDataNotFoundError(str(err)) from None
+        except OSError as err:
+            raise KaggleDataError(
+                f"cannot write to {root} ({err}); pass data_dir=<a writable folder> or set "
+                f"{datadirs.ENV_DATA} to one"
+            ) from None
+        folder = find_competition(competition, data_dir)
+        if folder is not None:  # another notebook fetched the files while this one waited
+            return folder
+        return _download_from(spec, root, sources, quiet)
+
+
+def _download_from(spec: CompetitionSpec, root: Path, sources: Sequence[str], quiet: bool) -> Path:
+    """Try each source in turn; raise the error of the first one that actually tried."""
+
+    def check(folder: Path) -> None:
+        check_files(spec.name, folder)
+
     failures: list[tuple[str, KaggleDataError]] = []
     for source in sources:
         try:
-            folder = kaggle_clients.SOURCES[source](spec, root, quiet)
+            folder = kaggle_clients.SOURCES[source](spec, root, quiet, check)
         except KaggleDataError as err:
             failures.append((source, err))
             continue
@@ -598,4 +504,4 @@ def fetch_competition(
         message += "\n\nThe other sources failed too:\n" + "\n".join(
             f"  - {s}: {type(e).__name__}: {str(e).splitlines()[0]}" for s, e in others
         )
-    raise type(chosen)(_scrub(message))
+    raise type(chosen)(scrub(message))

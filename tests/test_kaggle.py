@@ -11,12 +11,14 @@ import subprocess
 import sys
 import types
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
+from linbook import datadirs
 from linbook import kaggle as K
 from linbook import kaggle_clients as C
 
@@ -57,14 +59,16 @@ needs_real_data = pytest.mark.skipif(
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """No credentials, no LINBOOK_DATA, no repository data/: only what a test creates."""
+    """No credentials, no LINBOOK_DATA, an empty home and working folder; linbook's cache is
+    conftest's temporary LINBOOK_CACHE."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))  # Path.home() on Windows
+    monkeypatch.chdir(home)  # a kaggle.json in the working folder is looked at, too
     for name in (
         "LINBOOK_DATA",
-        "XDG_CACHE_HOME",
+        "KAGGLE_ENABLE_OAUTH",
         "KAGGLE_USERNAME",
         "KAGGLE_KEY",
         "KAGGLE_API_TOKEN",
@@ -336,7 +340,7 @@ def test_download_goes_to_the_cache_when_linbook_data_is_read_only(home, tmp_pat
         monkeypatch.setenv("LINBOOK_DATA", str(shared))
         with pytest.warns(UserWarning, match="differs from the copy this book was built with"):
             folder = K.fetch_competition(HW1, quiet=True)
-        assert folder == home / ".cache" / "linbook" / HW1
+        assert folder == datadirs.cache_dir() / HW1
         assert list(shared.iterdir()) == []
         assert K.data_source(folder) == (
             "downloaded from the course's Google Drive copy (gdown) into "
@@ -591,24 +595,6 @@ def test_client_not_importable(home, creds, tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------
 
 
-def test_credentials_places(home, tmp_path, monkeypatch, capsys):
-    assert K.find_kaggle_credentials() is None
-    config = tmp_path / "cfg"
-    config.mkdir()
-    (config / "kaggle.json").write_text(json.dumps({"username": "reader", "key": SECRET}))
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(config))
-    assert K.find_kaggle_credentials() == str(config / "kaggle.json")
-    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
-    (home / ".kaggle").mkdir()
-    (home / ".kaggle" / "kaggle.json").write_text("{not json")
-    with pytest.raises(K.NoCredentialsError, match="not a valid Kaggle token") as info:
-        K.find_kaggle_credentials()
-    assert_secret_hidden(info.value, capsys)
-    monkeypatch.setenv("KAGGLE_USERNAME", "reader")
-    monkeypatch.setenv("KAGGLE_KEY", SECRET)
-    assert K.find_kaggle_credentials() == "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
-
-
 def test_colab_secrets_reach_the_client_only_during_the_download(home, tmp_path, monkeypatch):
     secrets = {"KAGGLE_USERNAME": "reader", "KAGGLE_KEY": SECRET}
     colab = types.ModuleType("google.colab")
@@ -643,6 +629,7 @@ def test_windows_like_machine_without_unix_calls(home, tmp_path, monkeypatch):
     for name in ("statvfs", "fstatvfs", "geteuid", "getuid", "getegid", "getgid", "chown", "uname"):
         monkeypatch.delattr(os, name, raising=False)
     monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.delenv(datadirs.ENV_CACHE, raising=False)
     local = tmp_path / "Users" / "ada" / "AppData" / "Local"
     monkeypatch.setenv("LOCALAPPDATA", str(local))
     files = hw1_bytes()
@@ -658,5 +645,438 @@ def test_windows_like_machine_without_unix_calls(home, tmp_path, monkeypatch):
     assert folder == local / "linbook" / "Cache" / HW1
     assert K.fetch_competition(HW1, quiet=True) == folder  # found: no second download
     assert len(calls) == 2  # two files, each fetched once
-    with pytest.raises(K.NoCredentialsError, match=r"C:\\Users\\<you>\\.kaggle"):
+    with pytest.raises(K.NoCredentialsError) as info:
         K.fetch_competition(HW2, sources=("kaggle",))
+    assert f"Put kaggle.json in {home / '.kaggle'} (the client's default)" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# Credentials: exactly where the installed client looks (kaggle 1.6 ... 2.x)
+# ---------------------------------------------------------------------------
+
+
+def write_token(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kaggle.json"
+    path.write_text(json.dumps({"username": "reader", "key": SECRET}))
+    return path
+
+
+@pytest.fixture
+def linux(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+
+
+def test_client_config_dir_follows_the_clients_rule(home, tmp_path, linux, monkeypatch):
+    # Linux without ~/.kaggle: $XDG_CONFIG_HOME/kaggle, else ~/.config/kaggle
+    assert C.client_config_dir() == home / ".config" / "kaggle"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert C.client_config_dir() == tmp_path / "xdg" / "kaggle"
+    (home / ".kaggle").mkdir()  # once ~/.kaggle exists, only it
+    assert C.client_config_dir() == home / ".kaggle"
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "cfg"))  # the variable wins
+    assert C.client_config_dir() == tmp_path / "cfg"
+    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
+    monkeypatch.setattr(sys, "platform", "darwin")  # elsewhere always ~/.kaggle
+    (home / ".kaggle").rmdir()
+    assert C.client_config_dir() == home / ".kaggle"
+
+
+def test_credentials_found_where_the_client_looks(home, tmp_path, linux, monkeypatch, capsys):
+    assert K.find_kaggle_credentials() is None
+    token = write_token(tmp_path / "cfg")
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "cfg"))
+    assert K.find_kaggle_credentials() == str(token)
+    monkeypatch.delenv("KAGGLE_CONFIG_DIR")
+    (home / ".kaggle").mkdir()
+    (home / ".kaggle" / "kaggle.json").write_text("{not json")
+    with pytest.raises(K.NoCredentialsError, match="not a valid Kaggle token") as info:
+        K.find_kaggle_credentials()
+    assert_secret_hidden(info.value, capsys)
+    monkeypatch.setenv("KAGGLE_USERNAME", "reader")
+    monkeypatch.setenv("KAGGLE_KEY", SECRET)
+    assert K.find_kaggle_credentials() == "environment variables KAGGLE_USERNAME and KAGGLE_KEY"
+
+
+@pytest.mark.parametrize(
+    "place", ["xdg-while-dot-kaggle-exists", "dot-kaggle-while-config-dir-set", "working-folder"]
+)
+def test_a_token_where_the_client_does_not_look_gets_move_advice(
+    home, tmp_path, linux, monkeypatch, place, capsys
+):
+    if place == "xdg-while-dot-kaggle-exists":
+        (home / ".kaggle").mkdir()
+        token = write_token(home / ".config" / "kaggle")
+        target, why = home / ".kaggle", "~/.kaggle exists"
+    elif place == "dot-kaggle-while-config-dir-set":
+        token = write_token(home / ".kaggle")
+        monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "cfg"))
+        target, why = tmp_path / "cfg", "KAGGLE_CONFIG_DIR names it"
+    else:  # uploaded next to the notebook, as in Colab
+        token = write_token(home)
+        target, why = home / ".config" / "kaggle", "~/.kaggle does not exist"
+    assert K.find_kaggle_credentials() is None  # the client would not find it either
+    with pytest.raises(K.NoCredentialsError) as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",))
+    message = str(info.value)
+    assert message.startswith(f"A Kaggle token is in {token}, but the Kaggle client reads")
+    assert f"only from {target} (" in message and why in message
+    assert f"mv {token} {target}/kaggle.json" in message
+    assert f"KAGGLE_CONFIG_DIR={token.parent}" in message
+    assert "create" not in message.lower()  # the token is fine: no new one
+    assert_secret_hidden(info.value, capsys)
+
+
+@pytest.mark.parametrize("version", [(1, 6, 17), (1, 7, 4, 5), (1, 8, 0), (2, 2, 5), None])
+def test_access_tokens_count_only_for_clients_that_read_them(home, linux, monkeypatch, version):
+    monkeypatch.setattr(C, "client_version", lambda: version)
+    monkeypatch.setenv("KAGGLE_API_TOKEN", SECRET)
+    reads = version is None or version >= (1, 8)
+    found = K.find_kaggle_credentials()
+    assert found == ("environment variable KAGGLE_API_TOKEN" if reads else None)
+    if not reads:
+        with pytest.raises(K.NoCredentialsError, match="pip install --upgrade kaggle"):
+            K.fetch_competition(HW1, sources=("kaggle",))
+    monkeypatch.delenv("KAGGLE_API_TOKEN")
+    (home / ".kaggle").mkdir()
+    (home / ".kaggle" / "access_token").write_text(SECRET)
+    found = K.find_kaggle_credentials()
+    assert found == (str(home / ".kaggle" / "access_token") if reads else None)
+
+
+# ---------------------------------------------------------------------------
+# Fakes of the kaggle package, version by version (the real client's import-time
+# authentication and its error types)
+# ---------------------------------------------------------------------------
+
+FAKE_API = """
+import os, shutil, sys, time
+from os.path import expanduser
+
+VERSION = "{version}"
+
+
+class KaggleApi:
+    config_dir = os.environ.get("KAGGLE_CONFIG_DIR")
+    if not config_dir:
+        config_dir = os.path.join(expanduser("~"), ".kaggle")
+        if sys.platform.startswith("linux") and not os.path.exists(config_dir):
+            config_dir = os.path.join(
+                os.environ.get("XDG_CONFIG_HOME") or os.path.join(expanduser("~"), ".config"),
+                "kaggle")
+
+    def authenticate(self):
+        config = os.path.join(self.config_dir, "kaggle.json")
+        if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
+            return
+        if os.path.exists(config):
+            return
+        if VERSION.startswith(("1.6", "1.7")):
+            raise IOError("Could not find kaggle.json. Make sure it's located in " + self.config_dir)
+        print("Could not find kaggle.json. Make sure it's located in " + self.config_dir)
+        exit(1)
+
+    def competition_download_files(self, competition, path=None, force=False, quiet=True):
+        log = os.environ.get("FAKE_KAGGLE_LOG")
+        if log:
+            with open(log, "a") as f:
+                f.write(competition + "\\n")
+        wait_for = os.environ.get("FAKE_KAGGLE_WAIT_FOR")  # files that must exist first
+        deadline = time.monotonic() + 60
+        while wait_for and time.monotonic() < deadline and not all(
+            os.path.exists(p) for p in wait_for.split(os.pathsep)
+        ):
+            time.sleep(0.05)
+        time.sleep(float(os.environ.get("FAKE_KAGGLE_SLEEP", "0")))
+        answer = os.environ.get("FAKE_KAGGLE_ANSWER", "ok")
+        if answer != "ok":
+            status = int(answer)
+            if VERSION.startswith("1.6"):  # swagger's ApiException: .status, no .response
+                from kaggle.rest import ApiException
+                raise ApiException(status=status, reason="Forbidden or Unauthorized")
+            import requests  # kagglesdk: response.raise_for_status()
+            response = requests.Response()
+            response.status_code = status
+            response.url = "https://api.kaggle.com/v1/competitions/DownloadDataFiles"
+            response.raise_for_status()
+        shutil.copy(os.environ["FAKE_KAGGLE_ZIP"], os.path.join(path, competition + ".zip"))
+"""
+
+FAKE_REST = """
+class ApiException(Exception):
+    def __init__(self, status=None, reason=None, http_resp=None):
+        self.status = status
+        self.reason = reason
+        self.body = None
+        self.headers = None
+
+    def __str__(self):
+        return "({0})\\nReason: {1}\\n".format(self.status, self.reason)
+"""
+
+FAKE_INIT = {
+    # 1.6, 1.7 and 1.8 authenticate on import and let the failure through
+    "strict": "from kaggle.api.kaggle_api_extended import KaggleApi\n"
+    "api = KaggleApi()\napi.authenticate()\n",
+    # 2.x swallows it on import
+    "lenient": "from kaggle.api.kaggle_api_extended import KaggleApi\n"
+    "api = KaggleApi()\ntry:\n    api.authenticate()\nexcept (Exception, SystemExit):\n    pass\n",
+}
+
+
+def write_fake_kaggle(site: Path, version: str) -> Path:
+    package = site / "kaggle"
+    (package / "api").mkdir(parents=True)
+    init = FAKE_INIT["lenient" if version.startswith("2") else "strict"]
+    (package / "__init__.py").write_text(init)
+    (package / "rest.py").write_text(FAKE_REST)
+    (package / "api" / "__init__.py").write_text("")
+    (package / "api" / "kaggle_api_extended.py").write_text(FAKE_API.format(version=version))
+    meta = site / f"kaggle-{version}.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text(f"Metadata-Version: 2.1\nName: kaggle\nVersion: {version}\n")
+    return site
+
+
+@pytest.fixture
+def fake_kaggle(tmp_path, monkeypatch):
+    """Install a fake ``kaggle`` package of a given version; returns its site folder."""
+
+    def forget():
+        for name in [m for m in sys.modules if m == "kaggle" or m.startswith("kaggle.")]:
+            monkeypatch.delitem(sys.modules, name)
+
+    def install(version: str) -> Path:
+        forget()
+        site = write_fake_kaggle(tmp_path / f"site-{version}", version)
+        monkeypatch.syspath_prepend(str(site))
+        monkeypatch.setattr(C, "_kaggle_download", REAL_KAGGLE_DOWNLOAD)
+        archive = tmp_path / "hw1.zip"
+        write_zip(archive, hw1_bytes())
+        monkeypatch.setenv("FAKE_KAGGLE_ZIP", str(archive))
+        return site
+
+    yield install
+    forget()
+
+
+VERSIONS = ["1.6.17", "1.7.4.5", "1.8.0", "2.2.5"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_fake_client_versions_download(home, creds, fake_kaggle, tmp_path, version):
+    fake_kaggle(version)
+    assert C.client_version()[:2] == tuple(int(p) for p in version.split(".")[:2])
+    with pytest.warns(UserWarning):  # fake files differ from the real ones
+        folder = K.fetch_competition(
+            HW1, data_dir=tmp_path / "data", sources=("kaggle",), quiet=True
+        )
+    assert K.data_source(folder).startswith("downloaded from the Kaggle API")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_and_403_recognised_in_every_client_version(
+    home, creds, fake_kaggle, tmp_path, monkeypatch, version, status, capsys
+):
+    fake_kaggle(version)
+    monkeypatch.setenv("FAKE_KAGGLE_ANSWER", str(status))
+    error, words = {
+        401: (K.NoCredentialsError, "HTTP 401 Unauthorized"),
+        403: (K.RulesNotAcceptedError, "https://www.kaggle.com/c/ml2021spring-hw1/rules"),
+    }[status]
+    with pytest.raises(error, match=words) as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",), quiet=True)
+    assert_secret_hidden(info.value, capsys)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_client_rejecting_credentials_on_import_is_a_clear_error(
+    home, fake_kaggle, tmp_path, monkeypatch, version
+):
+    """linbook found credentials that the client does not take (here: an access token file
+    that the fake reads in no version): kaggle 1.6/1.7 raise OSError on import, 1.8 exits on
+    import, 2.x exits in authenticate(). None of these may escape as SystemExit/OSError."""
+    fake_kaggle(version)
+    (home / ".kaggle").mkdir()
+    (home / ".kaggle" / "credentials.json").write_text("{}")
+    monkeypatch.setenv("KAGGLE_ENABLE_OAUTH", "1")
+    if version < "1.8":
+        assert K.find_kaggle_credentials() is None
+        return
+    with pytest.raises(K.NoCredentialsError, match="did not accept the credentials") as info:
+        K.fetch_competition(HW1, data_dir=tmp_path / "data", sources=("kaggle",), quiet=True)
+    assert "Could not find kaggle.json" in str(info.value)  # what the client said
+    assert f"kaggle {version}" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# Damaged archives of every kind: the gdown fallback, or a clear CorruptArchiveError
+# ---------------------------------------------------------------------------
+
+
+def damaged_zip(kind: str) -> bytes:
+    """A zip of the hw1 files damaged in one way; ``kind`` names what zipfile then raises."""
+    buf = io.BytesIO()
+    method = zipfile.ZIP_STORED if kind in ("bad-crc", "short-member") else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w", compression=method) as zf:
+        for name, data in hw1_bytes().items():
+            zf.writestr(name, data)
+    data = bytearray(buf.getvalue())
+    first = zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()[0]
+    start = first.header_offset + 30 + len(first.filename.encode())  # the member's data
+    central = data.find(b"PK\x01\x02")  # the first member's central directory entry
+    if kind == "truncated":  # an interrupted transfer
+        return bytes(data[: len(data) // 2])
+    if kind == "bad-crc":  # one flipped byte in stored data
+        data[start + 10] ^= 0xFF
+    elif kind == "bad-deflate":  # a reserved block type at the start of the deflate stream
+        data[start] = 0xFF
+    elif kind == "short-member":  # the directory promises more bytes than the file holds
+        data[central + 20 : central + 28] = (10**8).to_bytes(4, "little") * 2
+    elif kind == "unsupported-method":  # Deflate64, which Python's zipfile cannot read
+        data[first.header_offset + 8 : first.header_offset + 10] = (9).to_bytes(2, "little")
+        data[central + 10 : central + 12] = (9).to_bytes(2, "little")
+    return bytes(data)
+
+
+DAMAGE = {
+    "truncated": zipfile.BadZipFile,
+    "bad-crc": zipfile.BadZipFile,
+    "bad-deflate": zlib.error,
+    "short-member": EOFError,
+    "unsupported-method": NotImplementedError,
+}
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_damaged_archive_raises_what_we_think(kind):
+    """The fixtures below really produce each kind of zipfile failure."""
+    with pytest.raises(DAMAGE[kind]):
+        with zipfile.ZipFile(io.BytesIO(damaged_zip(kind))) as zf:
+            for name in zf.namelist():
+                zf.read(name)
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_damaged_archive_alone_is_a_clear_error(home, creds, tmp_path, monkeypatch, kind):
+    seen = {}
+
+    def kaggle_download(competition, dest, quiet):
+        seen["archive"] = dest / f"{competition}.zip"
+        seen["archive"].write_bytes(damaged_zip(kind))
+
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
+    root = tmp_path / "data"
+    with pytest.raises(K.CorruptArchiveError) as info:
+        K.fetch_competition(HW1, data_dir=root, sources=("kaggle",))
+    message = str(info.value)
+    assert message.startswith("ml2021spring-hw1.zip from the Kaggle API ")
+    assert DAMAGE[kind].__name__ in message and "It has been removed" in message
+    if kind == "unsupported-method":
+        assert "7-Zip" in message
+    else:
+        assert "run again to download it anew" in message
+    assert "sources=['gdown']" in message and "drive.google.com" in message  # what else to do
+    assert not seen["archive"].exists()
+    assert leftovers(root) == [] and not (root / HW1).exists()
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_damaged_archive_falls_back_to_gdown(home, creds, tmp_path, monkeypatch, fake_gdown, kind):
+    monkeypatch.setattr(
+        C, "_kaggle_download", lambda c, d, q: (d / f"{c}.zip").write_bytes(damaged_zip(kind))
+    )
+    fetched = fake_gdown(hw1_bytes())
+    root = tmp_path / "data"
+    folder = K.fetch_competition(HW1, data_dir=root)
+    assert folder == root / HW1 and fetched == ["covid.train.csv", "covid.test.csv"]
+    assert K.data_source(folder).startswith("downloaded from the course's Google Drive copy")
+
+
+def test_damaged_drive_archive_for_hw2(home, small_hw2, tmp_path, fake_gdown):
+    def damaged(file_id, output):
+        write_zip(output, small_hw2)
+        output.write_bytes(output.read_bytes()[:3000])
+
+    fake_gdown(damaged)
+    with pytest.raises(K.CorruptArchiveError, match="data.zip from the course's Google Drive"):
+        K.fetch_competition(HW2, data_dir=tmp_path / "data", quiet=True)
+
+
+# ---------------------------------------------------------------------------
+# Two notebooks at once: one download
+# ---------------------------------------------------------------------------
+
+
+def test_two_threads_at_once_download_once(home, creds, tmp_path, monkeypatch):
+    import threading
+
+    calls, started = [], threading.Barrier(2, timeout=30)
+
+    def kaggle_download(competition, dest, quiet):
+        calls.append(competition)
+        import time
+
+        time.sleep(0.5)  # the other thread is now waiting for the lock
+        write_zip(dest / f"{competition}.zip", hw1_bytes())
+
+    monkeypatch.setattr(C, "_kaggle_download", kaggle_download)
+    root = tmp_path / "data"
+    results, errors = [], []
+
+    def notebook():
+        try:
+            started.wait()
+            results.append(K.fetch_competition(HW1, data_dir=root, sources=("kaggle",), quiet=True))
+        except BaseException as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+
+    threads = [threading.Thread(target=notebook) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and results == [root / HW1] * 2
+    assert calls == [HW1]  # one download
+    assert leftovers(root) == []  # no lock file, no temporary folder left
+
+
+def test_two_processes_at_once_download_once(home, fake_kaggle, tmp_path):
+    """Two Python processes with the (fake) kaggle package: the first download waits until
+    both have started, so the second surely meets the lock; the fake logs each download."""
+    site = fake_kaggle("1.7.4.5")
+    root, log = tmp_path / "data", tmp_path / "downloads.log"
+    marks = [tmp_path / f"started-{i}" for i in range(2)]
+    code = (
+        "import pathlib, sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from linbook import kaggle\n"
+        "pathlib.Path(sys.argv[1]).touch()\n"
+        f"print(kaggle.fetch_competition({HW1!r}, data_dir={str(root)!r}, sources=['kaggle'],"
+        " quiet=True))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]),
+        "KAGGLE_USERNAME": "reader",
+        "KAGGLE_KEY": SECRET,
+        "FAKE_KAGGLE_LOG": str(log),
+        "FAKE_KAGGLE_WAIT_FOR": os.pathsep.join(map(str, marks)),
+        "FAKE_KAGGLE_SLEEP": "0.5",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(mark)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for mark in marks
+    ]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert [out.strip() for out, _ in outputs] == [str(root / HW1)] * 2
+    assert log.read_text().splitlines() == [HW1]  # one download for the two
+    assert leftovers(root) == []
