@@ -7,8 +7,12 @@ headings, table and figure captions) and of the root pages ``intro.md`` and ``gl
 
 Not prose, hence never checked: code (code cells, fenced code blocks, inline ```code```), math
 (``$...$``, ``$$...$$``, ``{math}`` roles and blocks, ``\\begin{...}`` environments), the
-targets of roles and links, URLs, labels and directive options, text inside Chinese quotation
-marks “…” (a variant may be quoted to be discussed), and the glossary's own “又称” lists.
+targets of roles and links (a ``{term}`` role's text is prose: it shows a glossary term), URLs,
+labels and directive options, text inside Chinese quotation marks “…” (a variant may be quoted
+to be discussed), and the glossary's own “又称” lists.
+
+:func:`missing_term_links` checks the links: a chapter links, with ``{term}``, every glossary
+term that the glossary says it introduces, at or before its first emphasised mention.
 
 Two more rules say where a variant is legitimate:
 
@@ -38,9 +42,10 @@ CONTEXT_RULES: dict[str, tuple[str, ...]] = {
     "精度": (r"(?:单|双|半|浮点|数值|混合)精度",),
     # the period of a cosine (a schedule's shape) or of a clock, not an epoch
     "周期": (r"余弦周期", r"时钟周期"),
-    # the English name in parentheses at a first mention: 轮（epoch）, *暂退法*（dropout）
-    "epoch": (r"轮[*_]*（\s*epochs?",),
-    "dropout": (r"暂退法[*_]*（\s*dropout",),
+    # the English name in parentheses at a first mention: 轮（epoch）, *暂退法*（dropout）,
+    # {term}`轮`（epoch） (the role's markup is masked to spaces)
+    "epoch": (r"轮[*_ ]*（\s*epochs?",),
+    "dropout": (r"暂退法[*_ ]*（\s*dropout",),
 }
 
 #: Directives whose content is code or data, never prose.
@@ -286,6 +291,8 @@ def _scan(text: str, glossary: bool = False) -> tuple[str, list[str]]:
         if m["role"] in TITLED_ROLES and titled:
             begin = m.start("body")
             return begin, begin + titled.end("title")
+        if m["role"] == "term":  # {term}`轮` shows its target, a glossary term: prose
+            return m.start("body"), m.end("body")
         return None
 
     blank_matches(_ROLE, role_title)
@@ -577,3 +584,99 @@ def test_term_roles_name_glossary_terms(page):
         if target not in TERMS:
             unknown.append(target)
     assert not unknown, f"{page.name}: {{term}} roles to terms the glossary lacks: {unknown}"
+
+
+# ---------------------------------------------------------------------------
+# Links: every chapter links the glossary terms it introduces
+# ---------------------------------------------------------------------------
+
+_INTRODUCED_IN = re.compile(r"见 \{doc\}`chapters/(?P<page>[\w-]+)`")
+_TERM_ROLE = re.compile(r"\{term\}`(?P<body>[^`]+)`")
+_SENTINEL = "\u24c9" * len("{term}")  # same length as "{term}", never in the book
+
+
+def introduced_in(entry: Entry) -> str | None:
+    """The chapter (``chapters/<name>.md``'s name) where the glossary says ``entry`` is introduced."""
+    m = _INTRODUCED_IN.search(entry.definition)
+    return m["page"] if m else None
+
+
+def term_links(text: str) -> list[tuple[int, str]]:
+    """``(offset, target)`` of every ``{term}`` role in the prose of ``text`` (not in code)."""
+    masked = prose_mask(text.replace("{term}", _SENTINEL))
+    links = []
+    for m in _TERM_ROLE.finditer(text):
+        if masked[m.start() : m.start() + len(_SENTINEL)] != _SENTINEL:
+            continue  # inside a code cell or a fenced code block
+        target = re.sub(r"^.*<([^<>]+)>$", r"\1", m["body"].strip(), flags=re.S).strip()
+        links.append((m.start(), target))
+    return links
+
+
+def missing_term_links(text: str, page: str, entries: list[Entry]) -> list[str]:
+    """The problems with the links of ``page``'s introduced terms, one line each.
+
+    A term introduced in ``page`` (per the glossary) must be linked there with ``{term}``, and
+    the first link must come no later than the first emphasised mention (``*term*``), i.e.
+    the link sits where the term is introduced, not somewhere after it.
+    """
+    links = term_links(text)
+    masked = prose_mask(text)
+    problems = []
+    for entry in entries:
+        if introduced_in(entry) != page:
+            continue
+        offsets = [offset for offset, target in links if target in entry.terms]
+        if not offsets:
+            problems.append(f"{entry.terms[0]}: never linked (write {{term}}`{entry.terms[0]}`)")
+            continue
+        for term in entry.terms:
+            emphasised = re.search(rf"(?<![*\w])\*{{1,2}}{re.escape(term)}\*{{1,2}}(?![*\w])", masked)
+            if emphasised and emphasised.start() < offsets[0]:
+                line = masked.count("\n", 0, emphasised.start()) + 1
+                problems.append(
+                    f"{entry.terms[0]}: introduced as *{term}* on line {line}, before its first "
+                    "{term} link: put the link there"
+                )
+    return problems
+
+
+def test_link_checker_on_planted_text():
+    entries = [
+        Entry(("轮", "epoch"), (), "把训练集遍历一遍。见 {doc}`chapters/demo`。", 1),
+        Entry(("学习率", "learning rate"), (), "步长。见 {doc}`chapters/demo`。", 2),
+        Entry(("批量大小", "batch size"), (), "样本数。见 {doc}`chapters/demo`。", 3),
+        Entry(("基线", "baseline"), (), "比较的起点。见 {doc}`chapters/other`。", 4),
+    ]
+    text = (
+        "遍历一遍叫一{term}`轮 <epoch>`。*学习率*（learning rate）很重要，{term}`学习率`见术语表。\n\n"
+        "```{code-cell} ipython3\nx = '{term}`批量大小`'\n```\n"
+    )
+    problems = missing_term_links(text, "demo", entries)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("学习率: introduced as *学习率* on line 1"), problems
+    assert problems[1].startswith("批量大小: never linked"), problems  # a link in code is no link
+    assert missing_term_links(text, "other", entries) == ["基线: never linked (write {term}`基线`)"]
+
+
+def test_glossary_says_where_each_term_is_introduced_and_that_page_exists():
+    for entry in ENTRIES:
+        page = introduced_in(entry)
+        assert page, f"glossary.md, line {entry.line} ({entry.terms[0]}): no 见 {{doc}}`chapters/...`"
+        assert (REPO / "chapters" / f"{page}.md").is_file(), (
+            f"glossary.md, line {entry.line} ({entry.terms[0]}): chapters/{page}.md does not exist "
+            "(a chapter was renamed or split: point the entry to the page that introduces it now)"
+        )
+
+
+CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_chapter_links_the_terms_it_introduces(page):
+    problems = missing_term_links(page.read_text(encoding="utf-8"), page.stem, ENTRIES)
+    name = page.relative_to(REPO).as_posix()
+    assert not problems, (
+        f"{name} introduces these glossary terms (glossary.md says so) without a {{term}} link "
+        "where it introduces them:\n" + "\n".join(f"  {name}: {p}" for p in problems)
+    )
