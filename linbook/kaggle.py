@@ -453,8 +453,8 @@ def fetch_competition(
     if not download:
         places = "\n".join(f"  - {p}" for p in competition_search_path(competition, data_dir))
         raise CompetitionDataNotFoundError(
-            f"The files of {competition} ({spec.title}: {', '.join(spec.required_files)}) "
-            f"were not found. linbook looked in:\n{places}\n"
+            f"The files of {competition} ({spec.title}) were not found: "
+            f"{', '.join(spec.required_files)}. linbook looked in:\n{places}\n"
             "Call fetch_competition(..., download=True) to download them (Kaggle API or "
             "gdown), or put them in one of these folders.\n"
             + kaggle_clients.manual_steps(spec, root)
