@@ -24,7 +24,7 @@ LINBOOK := $(wildcard linbook/*.py)
 JB := $(BIN)/jupyter-book
 
 .PHONY: all setup preflight-book preflight-test preflight-pdf book test lint unit html strict \
-        reader pdf browser sync bench clean
+        reader robust pdf browser sync bench clean
 
 all: book
 
@@ -47,6 +47,7 @@ $(READER_VENV)/.installed: tests/reader/colab-requirements.txt
 	test -x $(READER_VENV)/bin/python || $(PYTHON) -m venv $(READER_VENV)
 	$(READER_VENV)/bin/python -m pip install -q --upgrade pip
 	$(READER_VENV)/bin/python -m pip install -q -r tests/reader/colab-requirements.txt
+	$(READER_VENV)/bin/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $@
 
 $(D2L): | $(STAMP)
@@ -67,7 +68,7 @@ book: setup $(CACHE_STAMP)
 $(BUILD)/html/index.html: $(SOURCES) $(LINBOOK) $(STAMP)
 	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees $(BUILD)/html
 	mkdir -p $(BUILD) && touch $(CACHE_STAMP)
-	$(JB) build . -n -W --keep-going
+	LINBOOK_BUILD=1 $(JB) build . -n -W --keep-going
 html strict: $(BUILD)/html/index.html
 
 lint: $(STAMP)
@@ -78,9 +79,36 @@ unit: $(STAMP) $(D2L)
 	LINBOOK_REQUIRE_D2L=1 $(BIN)/python -m pytest -q -n 2 tests --ignore=tests/browser \
 		--doctest-modules linbook
 
+# The reader suite runs on another PyTorch than the build's (tests/reader/colab-requirements.txt)
+# and with a non-zero seed offset, so that a claim tuned to the build's configuration fails here.
 reader: $(STAMP) $(READER_VENV)/.installed
-	$(BIN)/python tests/reader/reader_suite.py --venv $(READER_VENV) --jobs $(READER_JOBS)
+	$(BIN)/python tests/reader/reader_suite.py --venv $(READER_VENV) --jobs $(READER_JOBS) \
+		--seed-offset $(READER_SEED_OFFSET)
 READER_JOBS ?= 1
+READER_SEED_OFFSET ?= 4
+
+# The robustness matrix (not part of `make test`: it needs two more PyTorch installs, about
+# 4 GB, and ~20 min): every chapter in five configurations, two at a time; the table goes to
+# bench/robustness.json, which the status page shows. See tools/robust.py.
+ROBUST_VENVS := .venv-torch28/.installed .venv-cpu/.installed
+.venv-torch28/.installed: requirements.txt pyproject.toml
+	test -x .venv-torch28/bin/python || $(PYTHON) -m venv .venv-torch28
+	.venv-torch28/bin/python -m pip install -q torch==2.8.0 torchvision==0.23.0
+	grep -v -e '^torch' -e '^-e' requirements.txt > .venv-torch28/requirements.txt
+	.venv-torch28/bin/python -m pip install -q -r .venv-torch28/requirements.txt
+	.venv-torch28/bin/python -m pip install -q --no-deps -e .
+	touch $@
+.venv-cpu/.installed: requirements.txt pyproject.toml
+	test -x .venv-cpu/bin/python || $(PYTHON) -m venv .venv-cpu
+	.venv-cpu/bin/python -m pip install -q torch==2.13.0
+	grep -v -e '^torch' -e '^-e' requirements.txt > .venv-cpu/requirements.txt
+	.venv-cpu/bin/python -m pip install -q -r .venv-cpu/requirements.txt
+	.venv-cpu/bin/python -m pip install -q --no-deps -e .
+	.venv-cpu/bin/python -c "import torch; assert torch.__version__ == '2.13.0+cpu', torch.__version__"
+	touch $@
+
+robust: $(STAMP) $(ROBUST_VENVS)
+	$(BIN)/python tools/robust.py --jobs 2
 
 # The PDF from the same execution: the LaTeX builder reuses the HTML build's environment and
 # cache (same _build, same flags: nothing is read or executed again), then latexmk runs
