@@ -46,6 +46,8 @@ CONTEXT_RULES: dict[str, tuple[str, ...]] = {
     # {term}`轮`（epoch） (the role's markup is masked to spaces)
     "epoch": (r"轮[*_ ]*（\s*epochs?",),
     "dropout": (r"暂退法[*_ ]*（\s*dropout",),
+    # 过 + 学习率 (胜过学习率 ...), not the retired 过学习
+    "过学习": (r"过学习率",),
 }
 
 #: Directives whose content is code or data, never prose.
