@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from . import claims
 from .checks import check_choice, check_int, check_number, check_type
 from .model_selection import kfold_splits
 from .train import OPTIMIZERS, SCHEDULES, History, KeepBest, make_optimizer, make_scheduler
@@ -433,11 +434,11 @@ class MLPConfig:
 
 
 #: The settings of the course's sample code (93 -> 64 -> 1, SGD with lr 0.001 and momentum
-#: 0.9, batches of 270, at most 3000 epochs, early stopping after 200 epochs without
-#: improvement, the target in its own units).
+#: 0.9, batches of 270, at most 3000 epochs, the target in its own units). The sample code
+#: stops when ``early_stop_cnt > 200``, i.e. after 201 epochs without improvement: patience 201.
 COURSE_SAMPLE = MLPConfig(
     hidden=64, optimizer="sgd", lr=1e-3, momentum=0.9, weight_decay=0.0, batch_size=270,
-    max_epochs=3000, patience=200, schedule="constant", standardize_target=False,
+    max_epochs=3000, patience=201, schedule="constant", standardize_target=False,
 )  # fmt: skip
 
 #: The book's recipe (all 93 features standardized with training statistics, 384 ReLU
@@ -483,7 +484,7 @@ def fit_mlp(
     torch.set_num_threads(1)  # such small matrices train fastest on one thread
     try:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(claims.seed(seed))
             return _train_loop(X_train, y_train, X_dev, y_dev, config, *y_scale)
     finally:
         torch.set_num_threads(threads)

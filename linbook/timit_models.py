@@ -39,6 +39,7 @@ from .train import (
 __all__ = [
     "TrainConfig",
     "CONFIGS",
+    "SAMPLE_HIDDEN",
     "CenterFrames",
     "sample_model",
     "improved_model",
@@ -56,7 +57,11 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def sample_model(hidden: tuple[int, int, int] = (1024, 512, 128)) -> nn.Sequential:
+#: The hidden widths of the course's sample model (429 → 1024 → 512 → 128 → 39).
+SAMPLE_HIDDEN: tuple[int, int, int] = (1024, 512, 128)
+
+
+def sample_model(hidden: tuple[int, int, int] = SAMPLE_HIDDEN) -> nn.Sequential:
     """The course's sample model: 429 → 1024 → 512 → 128 → 39, sigmoid activations.
 
     ``hidden`` changes the three widths (e.g. a tiny copy with the same layers, for timing
@@ -418,7 +423,7 @@ def matmul_flops(config: TrainConfig, batch_size: int | None = None, train: bool
     )
     check_type("train", train, bool)
     if config.model == "sample":
-        widths = [N_FEATURES, 1024, 512, 128, N_CLASSES]
+        widths = [N_FEATURES, *SAMPLE_HIDDEN, N_CLASSES]
     else:
         widths = [config.frames * FRAME_DIM] + [config.hidden] * config.depth + [N_CLASSES]
     products = [a * b for a, b in zip(widths, widths[1:])]  # one per nn.Linear, without building it

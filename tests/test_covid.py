@@ -267,3 +267,10 @@ def test_time_block_folds_on_real_data_share_no_day():
     for gap, shared in ((0, True), (2, False)):  # gap=0: the rows next to a block share days
         for train_idx, val_idx in covid.time_block_folds(train_df, 3, gap=gap):
             assert bool(days(train_idx) & days(val_idx)) == shared
+
+
+def test_course_sample_stops_like_the_course_code():
+    # The course's sample code breaks when early_stop_cnt > 200: after 201 epochs without improvement.
+    assert covid.COURSE_SAMPLE.patience == 201
+    assert (covid.COURSE_SAMPLE.hidden, covid.COURSE_SAMPLE.lr, covid.COURSE_SAMPLE.momentum,
+            covid.COURSE_SAMPLE.batch_size, covid.COURSE_SAMPLE.max_epochs) == (64, 1e-3, 0.9, 270, 3000)

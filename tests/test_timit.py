@@ -372,3 +372,11 @@ def test_memory_estimate_for_the_real_set():
     )
     assert est["model"] == 16 * n_params
     assert timit_models.memory_estimate(100, 10)["train_x"] == 100 * 429 * 4
+
+
+def test_matmul_flops_reads_the_sample_models_widths():
+    widths = [m.out_features for m in timit_models.sample_model() if isinstance(m, torch.nn.Linear)]
+    assert tuple(widths[:-1]) == timit_models.SAMPLE_HIDDEN
+    config = timit_models.TrainConfig(model="sample")
+    products = [a * b for a, b in zip([429, *widths[:-1]], widths)]
+    assert timit_models.matmul_flops(config, batch_size=1, train=False) == 2 * sum(products)
