@@ -19,6 +19,9 @@ READER_VENV := .venv-reader
 D2L    := bench/.d2l/d2l/__init__.py
 BUILD  := _build
 CACHE_STAMP := $(BUILD)/.cache-inputs
+# Written by the strict build only, after it succeeded: `make book` writes the same HTML but
+# never this file, so `make test` after `make book` still runs the strict build.
+STRICT := $(BUILD)/.strict-build-ok
 SOURCES := _config.yml _toc.yml $(wildcard *.md chapters/*.md _ext/*.py) references.bib
 LINBOOK := $(wildcard linbook/*.py)
 JB := $(BIN)/jupyter-book
@@ -27,6 +30,9 @@ JB := $(BIN)/jupyter-book
         reader robust pdf browser sync bench clean
 
 all: book
+
+# A recipe that fails leaves no target behind (a half-written stamp would pass the next run).
+.DELETE_ON_ERROR:
 
 preflight-book preflight-test preflight-pdf: preflight-%:
 	@$(PYTHON) tools/preflight.py $*
@@ -54,8 +60,10 @@ $(D2L): | $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps --target bench/.d2l d2l==0.17.6
 
 # The execution cache is emptied when what the chapters run on changes (linbook, the
-# requirements): jupyter-cache itself only looks at the chapters' code cells.
-$(CACHE_STAMP): $(LINBOOK) requirements.txt pyproject.toml | $(STAMP)
+# requirements): jupyter-cache itself only looks at the chapters' code cells. Not
+# pyproject.toml: a ruff setting changes nothing a chapter runs (its dependencies are ranges
+# that requirements.txt pins).
+$(CACHE_STAMP): $(LINBOOK) requirements.txt | $(STAMP)
 	rm -rf $(BUILD)/.jupyter_cache
 	mkdir -p $(BUILD) && touch $@
 
@@ -65,11 +73,16 @@ book: setup $(CACHE_STAMP)
 	@echo "open _build/html/index.html"
 
 # The strict HTML build from an empty cache: every chapter executed once, warnings are errors.
-$(BUILD)/html/index.html: $(SOURCES) $(LINBOOK) $(STAMP)
+# Its own stamp, $(STRICT), is written last: a failed build leaves none (and the HTML of a
+# failed build is removed too), so the next `make test` builds again.
+$(STRICT): $(SOURCES) $(LINBOOK) $(STAMP) $(CACHE_STAMP)
 	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.doctrees $(BUILD)/html
-	mkdir -p $(BUILD) && touch $(CACHE_STAMP)
-	LINBOOK_BUILD=1 $(JB) build . -n -W --keep-going
-html strict: $(BUILD)/html/index.html
+	LINBOOK_BUILD=1 $(JB) build . -n -W --keep-going || { rm -rf $(BUILD)/html; exit 1; }
+	@$(BIN)/python -c "from jupyter_cache import get_cache; \
+	n = len(get_cache('$(BUILD)/.jupyter_cache').list_cache_records()); \
+	print(f'strict build: {n} notebooks executed, each once, into an emptied cache')"
+	touch $@
+html strict: $(STRICT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check linbook tests tools bench _ext
@@ -114,14 +127,14 @@ robust: $(STAMP) $(ROBUST_VENVS)
 # cache (same _build, same flags: nothing is read or executed again), then latexmk runs
 # xelatex; tools/check_pdf.py checks fonts, text, figures and the LaTeX log. The PDF is
 # copied next to the site, where intro.md links to it.
-pdf: $(BUILD)/html/index.html
+pdf: $(STRICT)
 	$(JB) build . --builder latex -n -W --keep-going
 	$(MAKE) -C $(BUILD)/latex all-pdf LATEXMKOPTS=-xelatex \
 		LATEXOPTS="-interaction=nonstopmode -halt-on-error"
 	$(BIN)/python tools/check_pdf.py
 	cp $(BUILD)/latex/linbook.pdf $(BUILD)/html/linbook.pdf
 
-browser: $(BUILD)/html/index.html
+browser: $(STRICT)
 	LINBOOK_REQUIRE_BROWSER=1 LINBOOK_REQUIRE_PDF=$(REQUIRE_PDF) $(BIN)/python -m pytest -q tests/browser
 
 # Everything, as CI runs it. The strict build and the reader suite, the two long parts, run

@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 #: The modules whose every public name (their ``__all__``) is also a name of the package:
 #: the d2l-style core. The others are used as modules: ``from linbook import covid``.
 TOP_LEVEL_MODULES: tuple[str, ...] = (
-    "timer", "data", "fashion_mnist", "plotting", "train", "metrics", "notebook"
+    "timer", "data", "fashion_mnist", "plotting", "train", "metrics", "notebook", "claims"
 )  # fmt: skip
 
 # public name -> submodule that defines it (tests/test_import.py checks it against the
@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "MemmapLoader": "data",
     "FASHION_MNIST_LABELS": "fashion_mnist",
     "FASHION_MNIST_URLS": "fashion_mnist",
+    "FASHION_MNIST_FILES": "fashion_mnist",
+    "DEBIAN_FASHION_MNIST_DIR": "fashion_mnist",
     "FashionMNISTNotFoundError": "fashion_mnist",
     "CorruptDataError": "fashion_mnist",
     "fashion_mnist_search_path": "fashion_mnist",
@@ -46,7 +48,17 @@ _EXPORTS: dict[str, str] = {
     "plot": "plotting",
     "show_images": "plotting",
     "Animator": "plotting",
-    "set_seed": "train",
+    "set_seed": "claims",
+    "seed": "claims",
+    "seed_offset": "claims",
+    "rng": "claims",
+    "generator": "claims",
+    "is_build": "claims",
+    "measured": "claims",
+    "build_fact": "claims",
+    "SEED_OFFSET_ENV": "claims",
+    "BUILD_ENV": "claims",
+    "CLAIMS_LOG_ENV": "claims",
     "try_gpu": "train",
     "model_device": "train",
     "Accumulator": "train",
@@ -71,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "glue": "notebook",
     "markdown_table": "notebook",
     "glue_table": "notebook",
+    "check_claim": "notebook",
     "check": "notebook",
 }
 

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch.utils import data
 
-from .checks import check_int
+from . import claims
+from .checks import check_int, check_number, check_same_length, check_tensor, check_value
 
 __all__ = ["synthetic_data", "load_array", "TensorLoader", "MemmapLoader"]
 
@@ -53,21 +54,13 @@ def synthetic_data(
     >>> tuple(X.shape), tuple(y.shape)
     ((5, 2), (5, 1))
     """
-    w = torch.as_tensor(w, dtype=torch.float32)
-    if w.ndim != 1:
-        raise ValueError(f"w must be a 1-D tensor of weights, got shape {tuple(w.shape)}")
-    if not isinstance(num_examples, int) or isinstance(num_examples, bool) or num_examples <= 0:
-        raise ValueError(f"num_examples must be a positive int, got {num_examples!r}")
-    if noise_std < 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+    w = check_tensor("w", torch.as_tensor(w, dtype=torch.float32), ndim=1)
+    num_examples = check_int("num_examples", num_examples, minimum=1)
+    noise_std = check_number("noise_std", noise_std, minimum=0)
     X = torch.normal(0, 1, (num_examples, len(w)))
     y = X @ w + b
     y += torch.normal(0, noise_std, y.shape) if noise_std > 0 else 0
     return X, y.reshape((-1, 1))
-
-
-def _check_batch_size(batch_size: int) -> None:
-    check_int("batch_size", batch_size, minimum=1)
 
 
 class TensorLoader:
@@ -87,7 +80,7 @@ class TensorLoader:
         transform=None,
         generator: torch.Generator | None = None,
     ) -> None:
-        _check_batch_size(batch_size)
+        check_int("batch_size", batch_size, minimum=1)
         self.tensors = tuple(tensors)
         self.dataset = data.TensorDataset(*self.tensors)
         self.batch_size = batch_size
@@ -138,15 +131,19 @@ def load_array(
     >>> [len(b[0]) for b in load_array((X, y), 2, is_train=False)]
     [2, 2, 1]
     """
-    _check_batch_size(batch_size)
-    if len(data_arrays) == 0:
-        raise ValueError("data_arrays must hold at least one tensor, e.g. (features, labels)")
+    check_int("batch_size", batch_size, minimum=1)
+    check_value(
+        "data_arrays", data_arrays, len(data_arrays) > 0, "tensors, e.g. (features, labels)"
+    )
     arrays = [torch.as_tensor(a) for a in data_arrays]
     lengths = [len(a) for a in arrays]
-    if len(set(lengths)) != 1:
-        raise ValueError(
-            f"all arrays must have the same length (first dimension); got lengths {lengths}"
-        )
+    check_value(
+        "data_arrays",
+        data_arrays,
+        len(set(lengths)) == 1,
+        "arrays of the same length (first dimension)",
+        got=f"lengths {lengths}",
+    )
     dataset = data.TensorDataset(*arrays)
     return data.DataLoader(dataset, batch_size, shuffle=is_train)
 
@@ -192,22 +189,22 @@ class MemmapLoader:
         device: torch.device | str | None = None,
     ) -> None:
         check_int("batch_size", batch_size, minimum=1)
-        if x.ndim != 2:
-            raise ValueError(f"x must be 2-D, got shape {x.shape}")
-        if y is not None and len(y) != len(x):
-            raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        check_value("x", x, x.ndim == 2, "2-D (rows x features)", got=f"shape {x.shape}")
+        if y is not None:
+            check_same_length("x", x, "y", y)
         if rows is None:
             rows = slice(0, len(x))
         if isinstance(rows, slice):
             start, stop, step = rows.indices(len(x))
-            if step != 1:
-                raise ValueError("rows must be a slice with step 1 or an index array")
+            check_value("rows", rows, step == 1, "a slice with step 1 or an index array")
             self._range: tuple[int, int] | None = (start, stop)
             self._index = None
         else:
             index = np.asarray(rows, dtype=np.int64)
-            if index.ndim != 1 or (len(index) and (index.min() < 0 or index.max() >= len(x))):
-                raise ValueError("rows must be 1-D indices into x")
+            inside = index.ndim == 1 and (
+                not len(index) or 0 <= index.min() <= index.max() < len(x)
+            )
+            check_value("rows", rows, bool(inside), f"1-D indices into x (0 … {len(x) - 1})")
             self._range, self._index = None, index
         self.x, self.y = x, y
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
@@ -245,7 +242,7 @@ class MemmapLoader:
     def __iter__(self) -> Iterator:
         n = self.num_rows
         if self.shuffle:
-            order = np.random.default_rng([self.seed, self._epoch]).permutation(n)
+            order = np.random.default_rng([claims.seed(self.seed), self._epoch]).permutation(n)
             self._epoch += 1
         else:
             order = None

@@ -7,11 +7,11 @@ TIMIT stand-in):
 
 1. the ``data_dir`` argument of the function you call, when given;
 2. the folder named by the environment variable ``LINBOOK_DATA``, when set;
-3. linbook's per-user cache folder (:func:`cache_dir`): ``$XDG_CACHE_HOME/linbook`` or
-   ``~/.cache/linbook`` on Linux, ``~/Library/Caches/linbook`` on macOS,
-   ``%LOCALAPPDATA%\\linbook\\Cache`` on Windows;
+3. linbook's per-user cache folder (:func:`cache_dir`): the folder named by ``LINBOOK_CACHE``
+   when set, else ``$XDG_CACHE_HOME/linbook`` or ``~/.cache/linbook`` on Linux,
+   ``~/Library/Caches/linbook`` on macOS, ``%LOCALAPPDATA%\\linbook\\Cache`` on Windows;
 4. for Fashion-MNIST only, Debian's package ``dataset-fashion-mnist``
-   (``/usr/share/datasets/fashion-mnist``).
+   (:data:`DEBIAN_DATASETS` ``/fashion-mnist``).
 
 **Downloads** (:func:`download_root`) go into ``data_dir`` when given, else into
 ``LINBOOK_DATA`` when it is set and writable, else into the cache folder — always a folder
@@ -27,6 +27,7 @@ calls a Unix-only function: the same code runs on Linux, macOS and Windows.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import sys
 import tempfile
@@ -34,10 +35,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+from .checks import check_type, check_value
 
 __all__ = [
     "ENV_DATA",
+    "ENV_CACHE",
+    "DEBIAN_DATASETS",
+    "FileSpec",
     "DownloadError",
     "cache_dir",
     "search_roots",
@@ -53,7 +60,46 @@ __all__ = [
 #: into, when it is writable).
 ENV_DATA = "LINBOOK_DATA"
 
+#: Names a folder that replaces linbook's per-user cache folder (:func:`cache_dir`); the tests
+#: set it so that they never write into a reader's real cache.
+ENV_CACHE = "LINBOOK_CACHE"
+
+#: Where Debian's ``dataset-*`` packages install data sets (``dataset-fashion-mnist``).
+DEBIAN_DATASETS = Path("/usr/share/datasets")
+
 _APP = "linbook"
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One expected file of a data set: the registry entry every data set of the book uses
+    (:data:`linbook.fashion_mnist.FASHION_MNIST_FILES`, the competitions'
+    :data:`linbook.kaggle.COMPETITIONS`).
+
+    ``kind`` is ``"csv"``, ``"npy"`` or ``"idx"`` (Fashion-MNIST's format). ``rows`` is the
+    number of data rows (CSV: lines after the header; IDX/``.npy``: ``shape[0]``), or ``None``
+    where any number is accepted (a smaller copy of real data is still real data);
+    ``columns`` the number of CSV fields or the array's ``shape[1]`` (``None`` when not
+    checked). ``header_start``/``header_end`` are the CSV's first and last column names,
+    ``dtype_kinds`` the accepted ``numpy.dtype.kind`` letters of an ``.npy`` array.
+    ``sha256`` is the checksum of the file's (decompressed) bytes as the book was built with
+    it. A file with ``required=False`` is checked when present but may be missing.
+
+    Examples
+    --------
+    >>> FileSpec("covid.test.csv", "csv", rows=893, columns=94).required
+    True
+    """
+
+    name: str
+    kind: str  # "csv", "npy" or "idx"
+    rows: int | None
+    columns: int | None
+    header_start: tuple[str, ...] = ()
+    header_end: str | None = None
+    dtype_kinds: str = ""
+    required: bool = True
+    sha256: str | None = None
 
 
 class DownloadError(OSError):
@@ -66,6 +112,9 @@ def cache_dir(
     home: str | os.PathLike | None = None,
 ) -> Path:
     """Return linbook's per-user cache folder, following the operating system's convention.
+
+    ``LINBOOK_CACHE`` (in ``environ``), when set, names the folder itself on every system.
+    Otherwise:
 
     ======== =====================================================================
     Linux    ``$XDG_CACHE_HOME/linbook``, else ``~/.cache/linbook``
@@ -84,17 +133,22 @@ def cache_dir(
 
     Examples
     --------
-    >>> str(cache_dir("linux", {}, "/home/ada"))
+    >>> cache_dir("linux", {}, "/home/ada").as_posix()
     '/home/ada/.cache/linbook'
-    >>> str(cache_dir("linux", {"XDG_CACHE_HOME": "/tmp/c"}, "/home/ada"))
+    >>> cache_dir("linux", {"XDG_CACHE_HOME": "/tmp/c"}, "/home/ada").as_posix()
     '/tmp/c/linbook'
-    >>> str(cache_dir("darwin", {}, "/Users/ada"))
+    >>> cache_dir("darwin", {}, "/Users/ada").as_posix()
     '/Users/ada/Library/Caches/linbook'
     >>> cache_dir("win32", {"LOCALAPPDATA": "C:/Users/ada/AppData/Local"}).as_posix()
     'C:/Users/ada/AppData/Local/linbook/Cache'
+    >>> cache_dir("darwin", {"LINBOOK_CACHE": "/scratch/lb"}, "/Users/ada").as_posix()
+    '/scratch/lb'
     """
     platform = sys.platform if platform is None else platform
     environ = os.environ if environ is None else environ
+    override = environ.get(ENV_CACHE, "").strip()
+    if override:
+        return Path(override).expanduser()
     if home is None:
         home = Path.home()
     if platform.startswith("win"):
@@ -121,8 +175,8 @@ def search_roots(data_dir: str | os.PathLike | None = None) -> list[Path]:
 
     Examples
     --------
-    >>> search_roots("/data/here")[0]
-    PosixPath('/data/here')
+    >>> search_roots("/data/here")[0] == Path("/data/here")
+    True
     >>> search_roots()[-1] == cache_dir()
     True
     """
@@ -175,8 +229,8 @@ def download_root(data_dir: str | os.PathLike | None = None) -> Path:
 
     Examples
     --------
-    >>> download_root("/data/mine")
-    PosixPath('/data/mine')
+    >>> download_root("/data/mine") == Path("/data/mine")
+    True
     """
     if data_dir is not None:
         return Path(data_dir).expanduser()
@@ -193,7 +247,7 @@ def describe_location(folder: str | os.PathLike) -> str:
     --------
     >>> describe_location(cache_dir() / "fashion-mnist")
     "linbook's cache folder (fashion-mnist/)"
-    >>> describe_location("/usr/share/datasets/fashion-mnist")
+    >>> describe_location(DEBIAN_DATASETS / "fashion-mnist")
     "Debian's package dataset-fashion-mnist"
     """
     folder = Path(folder)
@@ -202,7 +256,7 @@ def describe_location(folder: str | os.PathLike) -> str:
     if env is not None:
         places.append((env, f"the folder named by {ENV_DATA}"))
     places.append((cache_dir(), "linbook's cache folder"))
-    places.append((Path("/usr/share/datasets"), "Debian's package"))
+    places.append((DEBIAN_DATASETS, "Debian's package"))
     for base, words in places:
         try:
             inner = folder.relative_to(base)
@@ -221,8 +275,8 @@ def portable(text: str) -> str:
 
     Examples
     --------
-    >>> portable(str(cache_dir() / "ml2021spring-hw1"))
-    '<cache>/ml2021spring-hw1'
+    >>> portable(str(cache_dir() / "ml2021spring-hw1")) == str(Path("<cache>", "ml2021spring-hw1"))
+    True
     """
     places = [(cache_dir(), "<cache>"), (Path.home(), "~")]
     env = _env_data()
@@ -237,8 +291,14 @@ def portable(text: str) -> str:
 # Downloading one file
 # ---------------------------------------------------------------------------
 
-#: Errors that mean "this URL did not work now": try the next one, or again.
-_RETRYABLE = (urllib.error.URLError, TimeoutError, ConnectionError, OSError)
+#: Errors that mean "this URL did not work now": try the next one, or again. (An ``OSError``
+#: here comes from the connection: a local write's error is a :class:`_LocalWriteError`.)
+_RETRYABLE = (urllib.error.URLError, http.client.HTTPException, OSError)
+
+
+class _LocalWriteError(Exception):
+    """Writing the received bytes to this machine's disk failed (disk full, no permission):
+    not the URL's fault, so neither retried nor reported as a failed URL."""
 
 
 @contextlib.contextmanager
@@ -301,7 +361,11 @@ def _fetch(url: str, out, timeout: float) -> None:
             chunk = response.read(1 << 20)
             if not chunk:
                 break
-            out.write(chunk)
+            try:
+                out.write(chunk)
+                out.flush()  # a full disk fails here, not later in close()
+            except OSError as err:
+                raise _LocalWriteError(str(err)) from err
             received += len(chunk)
     if announced is not None and announced.isdigit() and received != int(announced):
         raise urllib.error.ContentTooShortError(
@@ -331,6 +395,9 @@ def download_file(
     ------
     DownloadError
         every URL failed; the message lists each URL and its error.
+    OSError
+        the received bytes could not be written here (disk full, no permission): raised at
+        once, as it is, without trying another URL.
     Exception
         whatever ``verify`` raises for the last URL's file (the file is deleted).
 
@@ -342,8 +409,8 @@ def download_file(
     >>> out.read_text()
     'hi'
     """
-    if isinstance(urls, str) or not urls:
-        raise ValueError("urls must be a non-empty list of URLs")
+    check_type("urls", urls, (list, tuple), hint="pass a list of URLs, e.g. [url]")
+    check_value("urls", urls, len(urls) > 0, "a non-empty list of URLs")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_file():
@@ -366,6 +433,9 @@ def download_file(
                         if not quiet:
                             print(f"Downloading {url} ...", flush=True)
                         _fetch(url, out, timeout)
+                except _LocalWriteError as err:  # this machine's fault: say so, at once
+                    tmp.unlink(missing_ok=True)
+                    raise err.__cause__ from None
                 except urllib.error.HTTPError as err:  # the server answered: no use retrying
                     failures.append(f"{url}: HTTP {err.code} {err.reason}")
                     tmp.unlink(missing_ok=True)

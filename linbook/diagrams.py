@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .checks import check_int, check_same_length, check_value
+
 __all__ = ["draw_network"]
 
 
@@ -50,17 +52,16 @@ def draw_network(
     from .plotting import use_svg_display
 
     sizes = list(layer_sizes)
-    if len(sizes) < 2:
-        raise ValueError("layer_sizes needs at least two layers, e.g. [4, 3]")
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
-        raise ValueError(f"layer_sizes must hold positive ints, got {layer_sizes!r}")
+    check_value("layer_sizes", layer_sizes, len(sizes) >= 2, "at least two layers, e.g. [4, 3]")
+    for i, size in enumerate(sizes):
+        check_int(f"layer_sizes[{i}]", size, minimum=1)
     if node_labels is not None:
-        if len(node_labels) != len(sizes) or any(
-            len(lab) != s for lab, s in zip(node_labels, sizes)
-        ):
-            raise ValueError("node_labels must hold one label per node, one list per layer")
-    if layer_names is not None and len(layer_names) != len(sizes):
-        raise ValueError(f"layer_names must hold {len(sizes)} names, got {len(layer_names)}")
+        fits = len(node_labels) == len(sizes) and all(
+            len(lab) == s for lab, s in zip(node_labels, sizes)
+        )
+        check_value("node_labels", node_labels, fits, "one list per layer, one label per node")
+    if layer_names is not None:
+        check_same_length("layer_names", layer_names, "layer_sizes", sizes, what="entries")
     use_svg_display()
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)

@@ -2,7 +2,7 @@
 
 Fashion-MNIST is looked for where :mod:`linbook.datadirs` says data lives (the ``data_dir``
 argument, ``$LINBOOK_DATA``, linbook's cache folder), then in Debian's package
-``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``). Inside each folder the four
+``dataset-fashion-mnist`` (:data:`DEBIAN_FASHION_MNIST_DIR`). Inside each folder the four
 IDX files (``train-images-idx3-ubyte`` ... , gzip-compressed or not) may lie directly, under
 ``fashion-mnist/`` or under ``FashionMNIST/raw/`` (torchvision's layout). When they are found
 nowhere and ``download=True``, the missing archives are downloaded once into
@@ -13,6 +13,11 @@ them there.
 The whole set is decoded once into tensors and kept in memory: no per-sample PIL transform
 and no worker processes, which is what makes the loader fast on a laptop. The names
 :func:`load_data_fashion_mnist` and :func:`get_fashion_mnist_labels` are d2l's.
+
+The files are described once, in :data:`FASHION_MNIST_FILES` (the same
+:class:`linbook.datadirs.FileSpec` records as the competitions'). Importing this module needs
+only the standard library (numpy and torch are imported when data is read), so that
+``tools/preflight.py`` asks :func:`find_fashion_mnist` itself whether the data is here.
 """
 
 from __future__ import annotations
@@ -25,19 +30,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from . import datadirs
-from .checks import check_int
-from .data import TensorLoader
+from .checks import check_int, check_value
+from .datadirs import FileSpec
+
+if TYPE_CHECKING:  # imported where data is read: finding the files needs no numpy or torch
+    import numpy as np
+    import torch
+
+    from .data import TensorLoader
 
 __all__ = [
     "FashionMNISTNotFoundError",
     "CorruptDataError",
     "FASHION_MNIST_LABELS",
     "FASHION_MNIST_URLS",
+    "FASHION_MNIST_FILES",
+    "DEBIAN_FASHION_MNIST_DIR",
     "fashion_mnist_search_path",
     "find_fashion_mnist",
     "fashion_mnist_source",
@@ -59,33 +70,43 @@ FASHION_MNIST_LABELS: tuple[str, ...] = (
     "ankle boot",
 )
 
-# File stem -> (md5 of the official .gz archive, sha256 of the decompressed IDX bytes,
-# number of examples). Files are checked by the decompressed checksum, which also holds for
-# re-compressed copies such as Debian's and for mirrors that compress anew.
-_FASHION_FILES: dict[str, tuple[str, str, int]] = {
-    "train-images-idx3-ubyte": (
-        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        60000,
+#: The four files, by stem (``.gz`` or not). ``sha256`` is the checksum of the decompressed IDX
+#: bytes, which also holds for re-compressed copies such as Debian's and for mirrors that
+#: compress anew; ``rows`` is the number of examples.
+FASHION_MNIST_FILES: tuple[FileSpec, ...] = (
+    FileSpec(
+        "train-images-idx3-ubyte",
+        "idx",
+        rows=60000,
+        columns=None,
+        sha256="c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     ),
-    "train-labels-idx1-ubyte": (
-        "25c81989df183df01b3e8a0aad5dffbe",
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        60000,
+    FileSpec(
+        "train-labels-idx1-ubyte",
+        "idx",
+        rows=60000,
+        columns=None,
+        sha256="bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
     ),
-    "t10k-images-idx3-ubyte": (
-        "bef4ecab320f06d8554ea6380940ec79",
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        10000,
+    FileSpec(
+        "t10k-images-idx3-ubyte",
+        "idx",
+        rows=10000,
+        columns=None,
+        sha256="5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     ),
-    "t10k-labels-idx1-ubyte": (
-        "bb300cfdad3c16e7a12a480ee83cd310",
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        10000,
+    FileSpec(
+        "t10k-labels-idx1-ubyte",
+        "idx",
+        rows=10000,
+        columns=None,
+        sha256="0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     ),
-}
+)
+_SPECS: dict[str, FileSpec] = {spec.name: spec for spec in FASHION_MNIST_FILES}
 
-DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+#: Debian's package ``dataset-fashion-mnist`` installs the files here.
+DEBIAN_FASHION_MNIST_DIR = datadirs.DEBIAN_DATASETS / "fashion-mnist"
 
 #: Where the four archives are downloaded from, tried in this order. First the mirror torchvision uses,
 #: then the data folder of the Fashion-MNIST repository on GitHub.
@@ -109,12 +130,12 @@ def fashion_mnist_search_path(data_dir: str | os.PathLike | None = None) -> list
     """Return the folders searched for Fashion-MNIST, in order.
 
     Those of :func:`linbook.datadirs.search_roots` (``data_dir``, ``$LINBOOK_DATA``, the
-    cache), then Debian's ``/usr/share/datasets/fashion-mnist``.
+    cache), then Debian's folder (:data:`DEBIAN_FASHION_MNIST_DIR`).
 
     Examples
     --------
-    >>> fashion_mnist_search_path()[-1]
-    PosixPath('/usr/share/datasets/fashion-mnist')
+    >>> fashion_mnist_search_path()[-1] == DEBIAN_FASHION_MNIST_DIR
+    True
     """
     return [*datadirs.search_roots(data_dir), DEBIAN_FASHION_MNIST_DIR]
 
@@ -131,7 +152,7 @@ def _file_in(folder: Path, stem: str) -> Path | None:
 
 
 def _complete_dir(folder: Path) -> bool:
-    return all(_file_in(folder, stem) is not None for stem in _FASHION_FILES)
+    return all(_file_in(folder, stem) is not None for stem in _SPECS)
 
 
 def find_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Path | None:
@@ -142,7 +163,11 @@ def find_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Path | None
     Examples
     --------
     >>> import tempfile
-    >>> find_fashion_mnist(tempfile.mkdtemp()) is None or True  # None unless found elsewhere
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for spec in FASHION_MNIST_FILES:
+    ...     _ = (folder / "fashion-mnist" / spec.name).parent.mkdir(exist_ok=True)
+    ...     _ = (folder / "fashion-mnist" / spec.name).write_bytes(b"")
+    >>> find_fashion_mnist(folder) == folder / "fashion-mnist"
     True
     """
     for root in fashion_mnist_search_path(data_dir):
@@ -159,6 +184,8 @@ def _read_idx(path: Path, stem: str | None = None, official: bool = False) -> np
     full-size file, and any file when ``official`` (a download), must decode to the official
     data byte for byte.
     """
+    import numpy as np
+
     try:
         raw = path.read_bytes()
         raw = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
@@ -182,8 +209,9 @@ def _read_idx(path: Path, stem: str | None = None, official: bool = False) -> np
             "install/download Fashion-MNIST again."
         )
     stem = stem or path.name.removesuffix(".gz")
-    if stem in _FASHION_FILES:
-        _, sha256, count = _FASHION_FILES[stem]
+    spec = _SPECS.get(stem)
+    if spec is not None:
+        sha256, count = spec.sha256, spec.rows
         # A full-size file must be the real data set, byte for byte. (Smaller files with
         # the same names, such as the ones the tests write, are checked structurally only.)
         if (official or shape[0] == count) and hashlib.sha256(raw).hexdigest() != sha256:
@@ -197,6 +225,9 @@ def _read_idx(path: Path, stem: str | None = None, official: bool = False) -> np
 
 @lru_cache(maxsize=4)
 def _read_split(folder: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    import numpy as np
+    import torch
+
     prefix = "train" if train else "t10k"
     images_path = _file_in(folder, f"{prefix}-images-idx3-ubyte")
     labels_path = _file_in(folder, f"{prefix}-labels-idx1-ubyte")
@@ -229,7 +260,7 @@ def _verify_archive(stem: str) -> Callable[[Path], None]:
 def _download_fashion_mnist(target_root: Path, quiet: bool) -> Path:
     """Download the archives missing from ``target_root/fashion-mnist/``; return that folder."""
     target = target_root / FASHION_MNIST_DIRNAME
-    for stem in _FASHION_FILES:
+    for stem in _SPECS:
         if _file_in(target, stem) is None:
             datadirs.download_file(
                 [base + stem + ".gz" for base in FASHION_MNIST_URLS],
@@ -314,13 +345,9 @@ def fashion_mnist_source(
 def _check_resize(resize) -> tuple[int, int] | None:
     if resize is None:
         return None
-    wanted = "resize must be None, a positive int or a pair (height, width) of positive ints"
     pair = (resize, resize) if not isinstance(resize, (tuple, list)) else tuple(resize)
-    if len(pair) != 2 or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair
-    ):
-        raise ValueError(f"{wanted}, got {resize!r}")
-    return pair  # type: ignore[return-value]
+    check_value("resize", resize, len(pair) == 2, "None, a positive int or a pair (height, width)")
+    return check_int("resize[0]", pair[0], minimum=1), check_int("resize[1]", pair[1], minimum=1)
 
 
 @dataclass(frozen=True)
@@ -328,6 +355,8 @@ class _Resize:
     size: tuple[int, int]
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        import torch
+
         return torch.nn.functional.interpolate(
             images, size=self.size, mode="bilinear", align_corners=False, antialias=True
         )
@@ -370,10 +399,13 @@ def load_data_fashion_mnist(
     >>> X.shape, y.dtype                                      # doctest: +SKIP
     (torch.Size([256, 1, 28, 28]), torch.int64)
     """
+    from . import claims
+    from .data import TensorLoader
+
     check_int("batch_size", batch_size, minimum=1)
     size = _check_resize(resize)
     transform = _Resize(size) if size is not None and size != (28, 28) else None
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    generator = claims.generator(seed) if seed is not None else None
     loaders = []
     for train in (True, False):
         images, labels = read_fashion_mnist(
@@ -405,8 +437,6 @@ def get_fashion_mnist_labels(labels) -> list[str]:
         values = [values]
     out = []
     for v in values:
-        i = int(v)
-        if not 0 <= i < len(FASHION_MNIST_LABELS):
-            raise ValueError(f"Fashion-MNIST labels are 0..9, got {v!r}")
+        i = check_int("labels", int(v), minimum=0, maximum=len(FASHION_MNIST_LABELS) - 1)
         out.append(FASHION_MNIST_LABELS[i])
     return out

@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
+from .checks import check_int, check_same_length, check_tensor, check_value
+from .train import model_device
+
 __all__ = [
     "predict",
     "confusion_matrix",
@@ -31,13 +34,9 @@ __all__ = [
 
 
 def _as_label_tensor(values, name: str) -> torch.Tensor:
-    t = torch.as_tensor(values)
-    if t.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D sequence of class indices, got shape {tuple(t.shape)}"
-        )
-    if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
-        raise TypeError(f"{name} must hold integer class indices, got dtype {t.dtype}")
+    t = check_tensor(name, torch.as_tensor(values), ndim=1)
+    if t.numel():
+        check_tensor(name, t, dtype="integer")
     return t.long().cpu()
 
 
@@ -69,23 +68,21 @@ def predict(
     """
     if isinstance(net, nn.Module):
         net.eval()
-        params = list(net.parameters())
-        default = params[0].device if params else torch.device("cpu")
-    else:
-        default = torch.device("cpu")
-    device = torch.device(device) if device is not None else default
+    device = torch.device(device) if device is not None else model_device(net)
     trues, preds = [], []
     with torch.no_grad():
         for X, y in data_iter:
             scores = net(X.to(device))
-            if scores.ndim != 2:
-                raise ValueError(
-                    f"net must return scores of shape (batch, classes), got {tuple(scores.shape)}"
-                )
+            check_value(
+                "net",
+                net,
+                scores.ndim == 2,
+                "a model returning scores of shape (batch, classes)",
+                got=f"output of shape {tuple(scores.shape)}",
+            )
             preds.append(scores.argmax(dim=1).cpu())
             trues.append(y.reshape(-1).long().cpu())
-    if not trues:
-        raise ValueError("data_iter yielded no examples")
+    check_value("data_iter", data_iter, bool(trues), "an iterable of (X, y) batches", got="none")
     return torch.cat(trues), torch.cat(preds)
 
 
@@ -111,30 +108,28 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> torch.Te
     """
     y_true = _as_label_tensor(y_true, "y_true")
     y_pred = _as_label_tensor(y_pred, "y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}"
+    check_same_length("y_true", y_true, "y_pred", y_pred, what="labels")
+    for name, t in (("y_true", y_true), ("y_pred", y_pred)):
+        check_value(
+            name, t, not len(t) or int(t.min()) >= 0, "class indices >= 0", got="a negative index"
         )
-    if len(y_true) and min(int(y_true.min()), int(y_pred.min())) < 0:
-        raise ValueError("class indices must be >= 0")
     observed = int(max(y_true.max(), y_pred.max())) + 1 if len(y_true) else 0
     if num_classes is None:
         num_classes = observed
-    elif not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes <= 0:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    elif observed > num_classes:
-        raise ValueError(
-            f"found class index {observed - 1}, which does not fit num_classes={num_classes}"
-        )
+    else:
+        check_int("num_classes", num_classes, minimum=1)
+        wanted = f"> {observed - 1}, the largest class index found"
+        check_value("num_classes", num_classes, observed <= num_classes, wanted)
     flat = y_true * num_classes + y_pred
     return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def _check_square(cm) -> torch.Tensor:
     cm = torch.as_tensor(cm)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"a confusion matrix must be square (q, q), got shape {tuple(cm.shape)}")
-    return cm
+    square = cm.ndim == 2 and cm.shape[0] == cm.shape[1]
+    return check_value(
+        "cm", cm, square, "a square confusion matrix (q, q)", got=f"shape {tuple(cm.shape)}"
+    )
 
 
 def per_class_accuracy(cm) -> torch.Tensor:
@@ -163,11 +158,10 @@ def most_confused(cm, k: int = 5, labels: Sequence[str] | None = None) -> list[t
     [('b', 'a', 4), ('a', 'b', 2)]
     """
     cm = _check_square(cm)
-    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    check_int("k", k, minimum=1)
     q = cm.shape[0]
-    if labels is not None and len(labels) != q:
-        raise ValueError(f"labels has {len(labels)} names but the matrix has {q} classes")
+    if labels is not None:
+        check_same_length("labels", labels, "cm", cm, what="entries (one name per class)")
     pairs = [(int(cm[i, j]), i, j) for i in range(q) for j in range(q) if i != j and cm[i, j] > 0]
     pairs.sort(key=lambda p: -p[0])  # stable: ties stay in row-major order
     name = (lambda i: labels[i]) if labels is not None else (lambda i: i)
@@ -214,8 +208,8 @@ def plot_confusion_matrix(
 
     cm = _check_square(cm)
     q = cm.shape[0]
-    if labels is not None and len(labels) != q:
-        raise ValueError(f"labels has {len(labels)} names but the matrix has {q} classes")
+    if labels is not None:
+        check_same_length("labels", labels, "cm", cm, what="entries (one name per class)")
     values = cm.double()
     if normalize:
         values = values / values.sum(dim=1, keepdim=True).clamp(min=1)
@@ -281,12 +275,10 @@ def predict_ch3(
     from .fashion_mnist import get_fashion_mnist_labels
     from .plotting import show_images
 
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_int("n", n, minimum=1)
     labels_fn = labels_fn or get_fashion_mnist_labels
     X, y = next(iter(test_iter))
-    if n > len(y):
-        raise ValueError(f"n={n} is larger than the first batch ({len(y)} images)")
+    check_int("n", n, maximum=len(y))  # the images come from the first batch
     _, y_pred = predict(net, [(X[:n], y[:n])])
     titles = [f"{t}\n{p}" for t, p in zip(labels_fn(y[:n]), labels_fn(y_pred))]
     images = X[:n].reshape(n, X.shape[-2], X.shape[-1])

@@ -23,7 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .checks import check_int, check_type
+from . import claims
+from .checks import check_int, check_number, check_type
 
 __all__ = ["kfold_splits", "cross_val_scores"]
 
@@ -73,11 +74,10 @@ def kfold_splits(
     """
     n = check_int("n", n, minimum=2)
     k = check_int("k", k, minimum=2)
-    if k > n:
-        raise ValueError(f"k must be <= n (at least one example per fold): got k={k}, n={n}")
+    k = check_int("k", k, maximum=n)  # at least one example per fold
     check_type("shuffle", shuffle, (bool, np.bool_))
     seed = check_int("seed", seed, minimum=0)
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    order = claims.rng(seed).permutation(n) if shuffle else np.arange(n)
     sizes = np.full(k, n // k)
     sizes[: n % k] += 1
     bounds = np.concatenate([[0], np.cumsum(sizes)])
@@ -130,11 +130,9 @@ def cross_val_scores(
     >>> cross_val_scores(evaluate, len(y), k=2, shuffle=False)
     array([4.25, 4.25])
     """
-    if not callable(evaluate):
-        raise TypeError(
-            f"evaluate must be a function evaluate(train_idx, val_idx) -> float, "
-            f"got {type(evaluate).__name__}"
-        )
+    check_type(
+        "evaluate", evaluate, Callable, hint="a function evaluate(train_idx, val_idx) -> float"
+    )
     scores = []
     for fold, (train_idx, val_idx) in enumerate(kfold_splits(n, k, shuffle=shuffle, seed=seed)):
         score = evaluate(train_idx, val_idx)
@@ -143,9 +141,7 @@ def cross_val_scores(
                 score = score.item()
             except (ValueError, RuntimeError):
                 pass
-        if isinstance(score, bool) or not isinstance(score, numbers.Real):
-            raise TypeError(
-                f"evaluate must return one real number, got {type(score).__name__} for fold {fold}"
-            )
-        scores.append(float(score))
+        scores.append(
+            check_number(f"the score evaluate returned for fold {fold}", score, finite=False)
+        )
     return np.array(scores)

@@ -1,12 +1,19 @@
 """Notebook helpers: ``glue`` that also works where myst-nb is not installed (e.g. Colab),
-``glue_table`` for numbered tables computed by a cell, and ``check`` for the claims of the text
-that hold for the book's own data but may not on a reader's."""
+``glue_table`` for numbered tables computed by a cell, and ``check_claim`` for the claims of the
+text that hold for the book's own data but may not on a reader's.
+
+``check_claim`` was first called ``check``; that name still works (chapters call it) but reads
+too much like the module :mod:`linbook.checks` (argument checks, a different thing): new code
+uses ``check_claim``, or :func:`linbook.measured` / :func:`linbook.build_fact`
+(:mod:`linbook.claims`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["glue", "markdown_table", "glue_table", "check"]
+from .checks import check_type, check_value
+
+__all__ = ["glue", "markdown_table", "glue_table", "check_claim", "check"]
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -30,8 +37,8 @@ def glue(name: str, value: Any, display: bool = True) -> None:
     --------
     >>> glue("answer", 42, display=False)
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError("glue name must be a non-empty string")
+    check_type("name", name, str)
+    check_value("name", name, bool(name), "a non-empty string")
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
@@ -73,8 +80,9 @@ def markdown_table(table: Any, floatfmt: str = ".3f", index: bool = True) -> str
     | --- | --- |
     | sgd | 0.81 |
     """
-    if not hasattr(table, "columns") or not hasattr(table, "itertuples"):
-        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    import pandas as pd
+
+    check_type("table", table, pd.DataFrame)
     header = ([str(table.index.name or "")] if index else []) + [str(c) for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * len(header)) + " |"]
     for row in table.itertuples(index=index):
@@ -102,7 +110,7 @@ def glue_table(name: str, table: Any, floatfmt: str = ".3f", index: bool = True)
     glue(name, Markdown(markdown_table(table, floatfmt, index)), display=True)
 
 
-def check(condition: bool, claim: str, *, strict: bool = True) -> bool:
+def check_claim(condition: bool, claim: str, *, strict: bool = True) -> bool:
     """Check a claim of the text about a measured result; return whether it held.
 
     With ``strict`` (where the book is built, on the data the text describes) a claim that
@@ -112,9 +120,9 @@ def check(condition: bool, claim: str, *, strict: bool = True) -> bool:
 
     Examples
     --------
-    >>> check(2 > 1, "two exceeds one")
+    >>> check_claim(2 > 1, "two exceeds one")
     True
-    >>> check(1 > 2, "one exceeds two", strict=False)
+    >>> check_claim(1 > 2, "one exceeds two", strict=False)
     Note: on this run the text's claim "one exceeds two" did not hold (the text describes the book's own data).
     False
     """
@@ -127,3 +135,7 @@ def check(condition: bool, claim: str, *, strict: bool = True) -> bool:
         "(the text describes the book's own data)."
     )
     return False
+
+
+#: The former name of :func:`check_claim`, kept so that chapters written with it run.
+check = check_claim

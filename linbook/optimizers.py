@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from .checks import check_int, check_number, check_type, check_vector
+from .checks import check_int, check_number, check_type, check_value, check_vector
 
 __all__ = [
     "MomentumSGD",
@@ -77,10 +77,8 @@ class MomentumSGD(_ElementwiseOptimizer):
     """
 
     def __init__(self, params: Iterable, lr: float, momentum: float = 0.0) -> None:
-        if not lr > 0:
-            raise ValueError(f"lr must be > 0, got {lr}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        lr = _check_rate("lr", lr)
+        momentum = check_number("momentum", momentum, minimum=0, maximum=1, strict_maximum=True)
         super().__init__(params, {"lr": lr, "momentum": momentum})
 
     def _update(self, param, grad, state, group) -> None:
@@ -136,10 +134,8 @@ def _check_rate(name: str, value: float) -> float:
 
 
 def _check_decay(name: str, value: float) -> float:
-    value = check_number(name, value, minimum=0, maximum=1)
-    if value == 1:
-        raise ValueError(f"{name} must be < 1 (1 would never forget the first value), got 1")
-    return value
+    # < 1: a decay of 1 would never forget the first value
+    return check_number(name, value, minimum=0, maximum=1, strict_maximum=True)
 
 
 class AdaGrad(_ElementwiseOptimizer):
@@ -304,8 +300,8 @@ class Adam(_ElementwiseOptimizer):
         decoupled: bool = False,
         bias_correction: bool = True,
     ) -> None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        check_type("betas", betas, (tuple, list))
+        check_value("betas", betas, len(betas) == 2, "a pair (beta1, beta2)")
         defaults = {
             "lr": _check_rate("lr", lr),
             "betas": (_check_decay("beta1", betas[0]), _check_decay("beta2", betas[1])),
@@ -393,10 +389,7 @@ def optimizer_path(
     x = torch.as_tensor(start, dtype=torch.get_default_dtype()).clone().detach()
     x = check_vector("start", x).requires_grad_(True)
     optimizer = make_optimizer([x])
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"make_optimizer must return a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+    check_type("make_optimizer(...)", optimizer, torch.optim.Optimizer)
     path = [x.detach().clone()]
     for _ in range(num_steps):
         optimizer.zero_grad()

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 
+from .checks import check_int
+
 __all__ = [
     "use_svg_display",
     "set_figsize",
@@ -140,8 +142,8 @@ def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 
     >>> import torch
     >>> axes = show_images(torch.rand(6, 28, 28), 2, 3, titles=list("abcdef"))
     """
-    if num_rows <= 0 or num_cols <= 0:
-        raise ValueError("num_rows and num_cols must be > 0")
+    num_rows = check_int("num_rows", num_rows, minimum=1)
+    num_cols = check_int("num_cols", num_cols, minimum=1)
     figsize = (num_cols * scale, num_rows * scale)
     _, axes = plt.subplots(num_rows, num_cols, figsize=figsize, squeeze=False)
     axes = axes.flatten()

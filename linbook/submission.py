@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_choice, check_type, check_value
 from .datadirs import publish
 from .kaggle import COMPETITIONS, SubmissionSpec
 
@@ -31,48 +32,38 @@ __all__ = ["write_submission", "check_submission"]
 
 
 def _format(competition: str) -> SubmissionSpec:
-    if competition not in COMPETITIONS:
-        raise ValueError(
-            f"unknown competition {competition!r}; linbook knows {', '.join(sorted(COMPETITIONS))}"
-        )
-    return COMPETITIONS[competition].submission
+    check_type("competition", competition, str, hint="a name such as 'ml2021spring-hw1'")
+    return COMPETITIONS[check_choice("competition", competition, sorted(COMPETITIONS))].submission
 
 
 def _check_values(spec: SubmissionSpec, values: np.ndarray, where: str) -> None:
     if spec.values == "class":
-        if values.dtype.kind not in "iu":
-            raise ValueError(f"{where}: classes must be integers, got dtype {values.dtype}")
+        integers = values.dtype.kind in "iu"
+        check_value(where, values, integers, "integer classes", got=f"dtype {values.dtype}")
         bad = (values < 0) | (values >= spec.n_classes)
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"{where}: classes must lie in 0 … {spec.n_classes - 1}; row {first} holds "
-                f"{values[first]}"
-            )
+        first = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+        wanted = f"classes in 0 … {spec.n_classes - 1}"
+        check_value(where, values, not bad.any(), wanted, got=f"{values[first]} in row {first}")
     else:
         bad = ~np.isfinite(values)
-        if bad.any():
-            raise ValueError(
-                f"{where}: {int(bad.sum())} value(s) are NaN or infinite "
-                f"(first at row {int(np.flatnonzero(bad)[0])})"
-            )
+        first = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+        got = f"{int(bad.sum())} NaN or infinite value(s), the first in row {first}"
+        check_value(where, values, not bad.any(), "finite numbers", got=got)
 
 
 def _ids(spec: SubmissionSpec, ids: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
     if spec.ids == "row":
         expected = np.arange(n)
-        if ids is not None and not np.array_equal(np.asarray(ids), expected):
-            raise ValueError(f"this competition numbers the rows 0 … {n - 1}; leave ids out")
+        rows = ids is None or np.array_equal(np.asarray(ids), expected)
+        check_value("ids", ids, rows, f"left out (this competition numbers the rows 0 … {n - 1})")
         return expected
-    if ids is None:
-        raise ValueError("ids are required: pass the test file's id column (test_df['id'])")
+    wanted = "the test file's id column (test_df['id'])"
+    check_value("ids", ids, ids is not None, wanted)
     ids = np.asarray(ids)
-    if ids.ndim != 1 or len(ids) != n:
-        raise ValueError(f"ids must be 1-D with one id per value: {ids.shape} ids, {n} values")
-    if ids.dtype.kind not in "iu":
-        raise ValueError(f"ids must be integers (the test file's id column), got {ids.dtype}")
-    if len(np.unique(ids)) != len(ids):
-        raise ValueError("ids must be unique")
+    one_each = ids.ndim == 1 and len(ids) == n
+    check_value("ids", ids, one_each, f"1-D with one id per value ({n})", got=f"shape {ids.shape}")
+    check_value("ids", ids, ids.dtype.kind in "iu", wanted + ": integers", got=f"dtype {ids.dtype}")
+    check_value("ids", ids, len(np.unique(ids)) == len(ids), "unique", got="repeated ids")
     return ids
 
 
@@ -107,8 +98,9 @@ def write_submission(
     """
     spec = _format(competition)
     values = np.asarray(values)
-    if values.ndim != 1 or len(values) == 0:
-        raise ValueError(f"values must be 1-D with one prediction per test row, got {values.shape}")
+    one_each = values.ndim == 1 and len(values) > 0
+    wanted = "1-D with one prediction per test row"
+    check_value("values", values, one_each, wanted, got=f"shape {values.shape}")
     if spec.values == "number":
         values = values.astype(np.float64)
     row_ids = _ids(spec, ids, len(values))

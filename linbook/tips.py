@@ -18,7 +18,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .checks import check_int, check_vector
+from .checks import (
+    check_choice,
+    check_int,
+    check_number,
+    check_same_length,
+    check_tensor,
+    check_value,
+    check_vector,
+)
 
 __all__ = [
     "polynomial_features",
@@ -69,8 +77,7 @@ def polynomial_features(x: torch.Tensor, degree: int, basis: str = "legendre") -
         x = x.to(torch.get_default_dtype())
     if basis == "power":
         return torch.stack([x**k for k in range(degree + 1)], dim=1)
-    if basis != "legendre":
-        raise ValueError(f'basis must be "legendre" or "power", got {basis!r}')
+    check_choice("basis", basis, ("legendre", "power"))
     columns = [torch.ones_like(x), x]
     for k in range(1, degree):  # Bonnet's recursion: (k+1) P_{k+1} = (2k+1) x P_k - k P_{k-1}
         columns.append(((2 * k + 1) * x * columns[k] - k * columns[k - 1]) / (k + 1))
@@ -78,13 +85,9 @@ def polynomial_features(x: torch.Tensor, degree: int, basis: str = "legendre") -
 
 
 def _check_regression(features, targets) -> None:
-    if not isinstance(features, torch.Tensor) or features.ndim != 2:
-        raise ValueError("features must be a 2-D tensor (examples x features)")
+    check_tensor("features", features, ndim=2)
     check_vector("targets", targets)
-    if features.shape[0] != targets.shape[0]:
-        raise ValueError(
-            f"features has {features.shape[0]} rows but targets has {targets.shape[0]} values"
-        )
+    check_same_length("features", features, "targets", targets)
 
 
 def least_squares(
@@ -104,8 +107,7 @@ def least_squares(
     tensor([2.0000, 1.0000])
     """
     _check_regression(features, targets)
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    weight_decay = check_number("weight_decay", weight_decay, minimum=0)
     if weight_decay == 0:
         return torch.linalg.lstsq(features, targets.unsqueeze(1)).solution.squeeze(1)
     n, d = features.shape
@@ -155,10 +157,8 @@ def linear_gd_path(
     """
     _check_regression(features, targets)
     check_int("num_steps", num_steps, minimum=0)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    check_number("lr", lr, minimum=0, strict_minimum=True)
+    check_number("dropout", dropout, minimum=0, maximum=1, strict_maximum=True)
     n, d = features.shape
     w = torch.zeros(d, dtype=features.dtype)
     path = [w]
@@ -236,20 +236,23 @@ def classify_critical_point(
     >>> cp.kind, cp.eigenvalues
     ('saddle point', tensor([-2.,  2.]))
     """
-    point = check_vector("point", point)
-    if not torch.is_floating_point(point):
-        raise TypeError("point must be a floating-point tensor, e.g. torch.tensor([0.0, 0.0])")
+    point = check_tensor("point", check_vector("point", point), dtype="floating")
     point = point.detach()
     x = point.clone().requires_grad_(True)
     value = f(x)
-    if not isinstance(value, torch.Tensor) or value.numel() != 1:
-        raise ValueError("f must return a scalar tensor")
+    scalar = isinstance(value, torch.Tensor) and value.numel() == 1
+    check_value(
+        "f", f, scalar, "a function returning a scalar tensor", got=f"{type(value).__name__}"
+    )
     (gradient,) = torch.autograd.grad(value.reshape(()), x)
     grad_norm = float(gradient.norm())
-    if grad_norm > grad_tol:
-        raise ValueError(
-            f"not a critical point: the gradient norm is {grad_norm:.3g} > grad_tol={grad_tol}"
-        )
+    check_value(
+        "point",
+        point,
+        grad_norm <= grad_tol,
+        f"a critical point of f (gradient norm <= grad_tol={grad_tol})",
+        got=f"a point where the gradient norm is {grad_norm:.3g}",
+    )
     hessian = torch.autograd.functional.hessian(lambda v: f(v).reshape(()), point)
     hessian = (hessian + hessian.T) / 2
     eigenvalues, eigenvectors = torch.linalg.eigh(hessian)
@@ -301,17 +304,12 @@ def batch_norm(
     >>> Y.squeeze(1), mean, var   # batch mean 2, variance 1 (unbiased: 2)
     (tensor([-1.,  1.]), tensor([0.2000]), tensor([1.1000]))
     """
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (batch, features), got {tuple(X.shape)}")
-    if not 0 <= momentum <= 1:
-        raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+    check_tensor("X", X, ndim=2)  # (batch, features)
+    check_number("momentum", momentum, minimum=0, maximum=1)
     if training:
         n = X.shape[0]
-        if n < 2:
-            raise ValueError(
-                "batch normalisation in training mode needs at least 2 examples per batch "
-                f"(got {n}); use a larger batch or evaluation mode"
-            )
+        wanted = "a batch of at least 2 examples in training mode (else use evaluation mode)"
+        check_value("X", X, n >= 2, wanted, got=f"{n} example")
         mean = X.mean(dim=0)
         var = X.var(dim=0, unbiased=False)
         X_hat = (X - mean) / torch.sqrt(var + eps)

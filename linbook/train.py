@@ -19,18 +19,25 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_choice, check_int, check_number
+from .checks import (
+    check_choice,
+    check_int,
+    check_number,
+    check_same_length,
+    check_tensor,
+    check_type,
+    check_value,
+)
+from .claims import set_seed  # noqa: F401  (d2l's name; the seeds' one helper lives in claims)
 
 __all__ = [
-    "set_seed",
     "try_gpu",
     "model_device",
     "Accumulator",
@@ -47,20 +54,6 @@ __all__ = [
     "lr_factor",
     "make_scheduler",
 ]
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python's, NumPy's and PyTorch's random generators (CPU and all GPUs).
-
-    Examples
-    --------
-    >>> set_seed(0); a = torch.rand(1); set_seed(0); bool(torch.rand(1) == a)
-    True
-    """
-    seed = check_int("seed", seed, minimum=0)
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def try_gpu(i: int = 0) -> torch.device:
@@ -124,17 +117,26 @@ def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
     """Return the **number** of correct predictions (as d2l; divide by ``len(y)`` for a ratio).
 
     ``y_hat`` holds either one score per class per example (shape (n, q)) or predicted
-    class indices (shape (n,)).
+    class indices (shape (n,) or (n, 1)); ``y`` the labels, shape (n,) or (n, 1). A column is
+    compared row by row, never broadcast against a row into n x n comparisons.
 
     Examples
     --------
     >>> accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]))
     1.0
+    >>> accuracy(torch.tensor([[1], [0], [1]]), torch.tensor([1, 1, 1]))
+    2.0
     """
-    if y_hat.ndim > 1 and y_hat.shape[1] > 1:
+    check_tensor("y_hat", y_hat, ndim=(1, 2))
+    check_tensor("y", y, ndim=(1, 2))
+    if y_hat.ndim == 2 and y_hat.shape[1] > 1:
         y_hat = y_hat.argmax(dim=1)
-    if y_hat.shape[0] != y.shape[0]:
-        raise ValueError(f"y_hat has {y_hat.shape[0]} rows but y has {y.shape[0]}")
+    column = f"shape {tuple(y.shape)}"
+    check_value(
+        "y", y, y.ndim == 1 or y.shape[1] == 1, "labels of shape (n,) or (n, 1)", got=column
+    )
+    y_hat, y = y_hat.reshape(-1), y.reshape(-1)
+    check_same_length("y_hat", y_hat, "y", y)
     cmp = y_hat.type(y.dtype) == y
     return float(cmp.type(y.dtype).sum())
 
@@ -159,8 +161,7 @@ def evaluate_accuracy(net, data_iter: Iterable, device: torch.device | str | Non
         for X, y in data_iter:
             X, y = X.to(device), y.to(device)
             metric.add(accuracy(net(X), y), y.numel())
-    if metric[1] == 0:
-        raise ValueError("data_iter yielded no examples")
+    check_value("data_iter", data_iter, metric[1] > 0, "an iterable of (X, y) batches", got="none")
     return metric[0] / metric[1]
 
 
@@ -222,8 +223,9 @@ def train_epoch_ch3(net, train_iter: Iterable, loss, updater) -> tuple[float, fl
             total.backward()
             updater(batch_size)
         metric.add(float(total.detach()), accuracy(y_hat.detach(), y), batch_size)
-    if metric[2] == 0:
-        raise ValueError("train_iter yielded no examples")
+    check_value(
+        "train_iter", train_iter, metric[2] > 0, "an iterable of (X, y) batches", got="none"
+    )
     return metric[0] / metric[2], metric[1] / metric[2]
 
 
@@ -257,8 +259,12 @@ def train_ch3(
     (2, ['test_acc', 'train_acc', 'train_loss'])
     """
     num_epochs = check_int("num_epochs", num_epochs, minimum=0)
-    if not (isinstance(updater, torch.optim.Optimizer) or callable(updater)):
-        raise TypeError("updater must be a torch.optim.Optimizer or a function updater(batch_size)")
+    check_type(
+        "updater",
+        updater,
+        (torch.optim.Optimizer, Callable),
+        hint="pass an optimizer or a function updater(batch_size)",
+    )
     if isinstance(net, nn.Module):
         net.to(torch.device(device) if device is not None else try_gpu())
     animator = None
@@ -327,10 +333,8 @@ class History:
     """
 
     def __init__(self, *metrics: str) -> None:
-        if not metrics or not all(isinstance(m, str) and m.isidentifier() for m in metrics):
-            raise ValueError(
-                f"metrics must be one or more names such as 'train_loss', got {metrics!r}"
-            )
+        names = bool(metrics) and all(isinstance(m, str) and m.isidentifier() for m in metrics)
+        check_value("metrics", metrics, names, "one or more names such as 'train_loss'")
         self.metrics: dict[str, list[float]] = {name: [] for name in metrics}
         self.seconds: list[float] = []
         self.best_epoch: int | None = None
@@ -345,10 +349,10 @@ class History:
 
     def append(self, seconds: float, **values: float) -> None:
         """Record one epoch: its duration and one value for every metric."""
-        if set(values) != set(self.metrics):
-            raise ValueError(
-                f"append needs exactly the metrics {sorted(self.metrics)}, got {sorted(values)}"
-            )
+        wanted = f"exactly one value for each of {sorted(self.metrics)}"
+        check_value(
+            "values", values, set(values) == set(self.metrics), wanted, got=f"{sorted(values)}"
+        )
         self.seconds.append(float(seconds))
         for name, value in values.items():
             self.metrics[name].append(float(value))
@@ -459,8 +463,9 @@ def make_optimizer(
     if name == "sgd":
         cls, kwargs = torch.optim.SGD, {"momentum": momentum}
     else:
-        if momentum:
-            raise ValueError(f"momentum is SGD's; {name} keeps its own moment estimates")
+        check_value(
+            "momentum", momentum, not momentum, f"0 ({name} keeps its own moment estimates)"
+        )
         cls, kwargs = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name], {}
     kwargs.update(lr=lr, weight_decay=weight_decay)
     try:
@@ -505,8 +510,8 @@ def lr_factor(
     if schedule == "constant":
         return 1.0
     if schedule == "step":
-        if step_size is None:
-            raise ValueError("the 'step' schedule needs step_size (steps between two cuts)")
+        wanted = "given for the 'step' schedule (steps between two cuts)"
+        check_value("step_size", step_size, step_size is not None, wanted)
         check_number("gamma", gamma, minimum=0, maximum=1, strict_minimum=True)
         return gamma ** (step // check_int("step_size", step_size, minimum=1))
     warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0, maximum=total_steps - 1)

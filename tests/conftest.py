@@ -1,7 +1,18 @@
-"""Shared fixtures: small Fashion-MNIST-shaped IDX files written by the tests themselves, an
-isolated data location (no LINBOOK_DATA, a temporary cache and Debian folder), a local HTTP
-server that stands in for a remote host and counts what it serves, and a headless matplotlib
-(the Agg backend, every figure closed after each test)."""
+"""Shared fixtures.
+
+* ``data_locations`` (autouse: every test gets it): linbook's cache (``LINBOOK_CACHE``),
+  ``LINBOOK_DATA`` and Debian's Fashion-MNIST folder in fresh temporary folders, and no
+  ``LINBOOK_SEED_OFFSET``, ``LINBOOK_BUILD`` or ``LINBOOK_CLAIMS_LOG`` from the shell: no test
+  reads or writes a real data folder, on Linux, macOS or Windows. The one way to isolate data;
+  a test that wants another layout changes these variables with ``monkeypatch``.
+* small Fashion-MNIST-shaped IDX files written by the tests themselves (:func:`write_idx`,
+  :func:`write_fake_fashion_mnist`);
+* ``local_server``: a local HTTP server that stands in for a remote host and counts requests;
+* ``fake_gdown``: the Google Drive client replaced by a function that writes given bytes;
+* ``timit_standin_dir`` / ``timit_data``: one small TIMIT stand-in per test session;
+* a headless matplotlib (the Agg backend, every figure closed and rcParams restored after
+  each test).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +21,8 @@ import http.server
 import struct
 import threading
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -25,9 +38,39 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _close_figures():
-    """Close the figures a test drew, so that they do not pile up over the session."""
-    yield
+    """Close the figures a test drew and restore matplotlib's settings it changed."""
+    with matplotlib.rc_context():
+        yield
     plt.close("all")
+
+
+@dataclass(frozen=True)
+class DataLocations:
+    """The temporary data folders of one test: ``data`` is ``$LINBOOK_DATA``, ``cache`` is
+    ``$LINBOOK_CACHE`` (what :func:`linbook.datadirs.cache_dir` returns) and ``debian`` stands
+    for Debian's ``/usr/share/datasets/fashion-mnist``; none exists until a test creates it."""
+
+    root: Path
+    data: Path
+    cache: Path
+    debian: Path
+
+
+@pytest.fixture(autouse=True)
+def data_locations(monkeypatch, tmp_path) -> DataLocations:
+    """Every data location in temporary folders, for every test (see the module docstring)."""
+    from linbook import datadirs, fashion_mnist
+
+    root = tmp_path / "locations"
+    places = DataLocations(root, root / "data", root / "cache", root / "debian")
+    monkeypatch.setenv(datadirs.ENV_DATA, str(places.data))
+    monkeypatch.setenv(datadirs.ENV_CACHE, str(places.cache))
+    for name in ("LINBOOK_SEED_OFFSET", "LINBOOK_BUILD", "LINBOOK_CLAIMS_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_FASHION_MNIST_DIR", places.debian)
+    fashion_mnist._read_split.cache_clear()
+    yield places
+    fashion_mnist._read_split.cache_clear()
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
@@ -55,21 +98,6 @@ def write_fake_fashion_mnist(
         write_idx(folder / f"{prefix}-images-idx3-ubyte", images, compress)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels, compress)
     return folder
-
-
-@pytest.fixture
-def isolated_search(monkeypatch, tmp_path):
-    """Every data location in temporary folders: no LINBOOK_DATA, the cache folder in
-    ``tmp_path/cache/linbook`` (through XDG_CACHE_HOME, as on a reader's Linux machine) and
-    Debian's folder at ``tmp_path/debian``. Yields ``tmp_path``."""
-    from linbook import fashion_mnist
-
-    monkeypatch.delenv("LINBOOK_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(fashion_mnist, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "debian")
-    fashion_mnist._read_split.cache_clear()
-    yield tmp_path
-    fashion_mnist._read_split.cache_clear()
 
 
 class LocalServer:
@@ -116,3 +144,52 @@ def local_server():
     server = LocalServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def fake_gdown(monkeypatch):
+    """Replace linbook's Google Drive download by a fake. Call the fixture's value with a
+    mapping ``{saved file name: bytes}`` (each Drive id's file is written from it) or with a
+    function ``(file_id, output: Path) -> None`` (which may raise); it returns the list of the
+    file names (or ids) fetched so far."""
+    from linbook import kaggle, kaggle_clients
+
+    names = {d.file_id: d.name for spec in kaggle.COMPETITIONS.values() for d in spec.drive}
+    fetched: list[str] = []
+
+    def install(files: Mapping[str, bytes] | Callable[[str, Path], None]) -> list[str]:
+        def download(file_id, output, quiet):
+            output = Path(output)
+            fetched.append(names.get(file_id, file_id))
+            if callable(files):
+                files(file_id, output)
+            else:
+                assert output.name == names[file_id], (file_id, output.name)
+                output.write_bytes(files[names[file_id]])
+
+        monkeypatch.setattr(kaggle_clients, "_gdown_download", download)
+        return fetched
+
+    return install
+
+
+#: The size of the shared TIMIT stand-in (frames of training and test data).
+TIMIT_N_TRAIN, TIMIT_N_TEST = 3000, 700
+
+
+@pytest.fixture(scope="session")
+def timit_standin_dir(tmp_path_factory) -> Path:
+    """One small TIMIT stand-in (``TIMIT_N_TRAIN`` x 429 and ``TIMIT_N_TEST`` x 429 frames),
+    built once per test session. Read-only by convention: copy it before changing files."""
+    from linbook import timit_standin
+
+    folder = tmp_path_factory.mktemp("timit") / "standin"
+    return timit_standin.make_standin(folder, n_train=TIMIT_N_TRAIN, n_test=TIMIT_N_TEST)
+
+
+@pytest.fixture(scope="session")
+def timit_data(timit_standin_dir):
+    """:func:`linbook.timit.load_timit` of :func:`timit_standin_dir` (memory-mapped)."""
+    from linbook import timit
+
+    return timit.load_timit(timit_standin_dir)

@@ -12,8 +12,10 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from conftest import write_idx
 from torch import nn
 
 import linbook
@@ -143,15 +145,22 @@ def test_mean_reduction_same_update_but_d2l_reports_the_loss_divided_by_the_batc
     assert torch.allclose(net_d2l[1].weight, net_lb[1].weight, atol=1e-7)
 
 
-@pytest.fixture(scope="module")
-def d2l_loaders(d2l, tmp_path_factory):
-    try:
-        linbook.fashion_mnist_source(download=False)
-    except linbook.FashionMNISTNotFoundError:
-        pytest.skip("Fashion-MNIST not found (see linbook.fashion_mnist_search_path())")
-    root = tmp_path_factory.mktemp("d2l-data")
-    prepare_torchvision_root(root)
-    return d2l_load_data_fashion_mnist(d2l, 256, root)
+N_TEST = 300  # more than one batch of 256
+
+
+@pytest.fixture
+def d2l_loaders(d2l, data_locations, tmp_path):
+    """d2l's loaders on Fashion-MNIST-shaped files written here (random pixels and labels), the
+    files linbook reads from $LINBOOK_DATA: the same on every machine, whatever its caches
+    hold. (Both paths accept small files: only full-size ones are checked against the real
+    data's checksum.)"""
+    rng = np.random.default_rng(0)
+    folder = data_locations.data / "fashion-mnist"
+    for prefix, n in (("train", 10), ("t10k", N_TEST)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    prepare_torchvision_root(tmp_path / "d2l-data")
+    return d2l_load_data_fashion_mnist(d2l, 256, tmp_path / "d2l-data")
 
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")
@@ -165,7 +174,7 @@ def test_both_loaders_give_the_same_real_batch_and_the_same_loss_and_accuracy(d2
     X_lb, y_lb = next(iter(lb_test))
     assert X_d2l.shape == X_lb.shape == (256, 1, 28, 28)
     assert torch.equal(X_d2l, X_lb) and torch.equal(y_d2l, y_lb)
-    assert len(d2l_test.dataset) == len(lb_test.dataset) == 10000
+    assert len(d2l_test.dataset) == len(lb_test.dataset) == N_TEST
 
     net_d2l = _chapter_net()
     net_lb = copy.deepcopy(net_d2l)

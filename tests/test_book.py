@@ -1,6 +1,10 @@
 """Book-level checks: table of contents, chapter conventions, and one repository URL everywhere."""
 
+import os
 import re
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import jupytext
@@ -87,3 +91,58 @@ def test_repository_url_is_written_in_one_place():
             offenders.append(path.name)
     # chapters reference it in their install cell (checked above); nothing else hard-codes it
     assert offenders == [], offenders
+
+
+# --- the Makefile: `make book` then `make test` still builds strictly, once ------------------
+
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+
+
+def _make(tmp_path, *args):
+    """Run make in the repository with the build folder and the install stamp in ``tmp_path``
+    (the stamp dated an hour ahead, so that .venv is never reinstalled)."""
+    stamp = tmp_path / "installed"
+    stamp.touch()
+    later = time.time() + 3600
+    os.utime(stamp, (later, later))
+    command = ["make", "--no-print-directory", f"BUILD={tmp_path / '_build'}", f"STAMP={stamp}"]
+    return subprocess.run([*command, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+@needs_make
+def test_make_test_after_make_book_still_runs_the_strict_build_from_an_empty_cache(tmp_path):
+    html = tmp_path / "_build" / "html"
+    html.mkdir(parents=True)
+    (html / "index.html").write_text("what `make book` leaves")  # newer than every source
+    plan = _make(tmp_path, "-n", "strict").stdout
+    build = plan.index("jupyter-book build . -n -W --keep-going")
+    assert plan.index(f"rm -rf {tmp_path / '_build'}/.jupyter_cache") < build
+    assert plan.count("jupyter-book build") == 1  # every chapter executed once, in one build
+    assert "strict build: {n} notebooks executed" in plan  # the log says how many
+
+
+@needs_make
+def test_a_failed_strict_build_leaves_neither_stamp_nor_html_and_runs_again(tmp_path):
+    html = tmp_path / "_build" / "html"
+    html.mkdir(parents=True)
+    (html / "index.html").write_text("an earlier build")
+    failed = _make(tmp_path, "strict", "JB=false")  # `false` stands in for a -W failure
+    assert failed.returncode != 0
+    assert not html.exists() and not (tmp_path / "_build" / ".strict-build-ok").exists()
+    assert "jupyter-book" not in failed.stdout and "false build . -n -W" in failed.stdout
+    again = _make(tmp_path, "-n", "strict", "JB=false").stdout
+    assert "false build . -n -W" in again  # nothing is taken as already built
+
+
+@needs_make
+def test_a_successful_strict_build_is_not_repeated(tmp_path):
+    result = _make(tmp_path, "strict", "JB=true", "BIN=/nonexistent")
+    # `true` builds nothing; the log line needs jupyter_cache, which BIN hides: the stamp must
+    # then not be written either.
+    assert result.returncode != 0 and not (tmp_path / "_build" / ".strict-build-ok").exists()
+    (tmp_path / "_build").mkdir(exist_ok=True)
+    ok = tmp_path / "_build" / ".strict-build-ok"
+    ok.touch()
+    later = time.time() + 7200  # after every source and the install stamp
+    os.utime(ok, (later, later))
+    assert "build . -n -W" not in _make(tmp_path, "-n", "strict").stdout

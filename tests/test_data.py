@@ -3,18 +3,15 @@
 import numpy as np
 import pytest
 import torch
+from conftest import TIMIT_N_TRAIN
 
-from linbook import timit, timit_standin
 from linbook.data import MemmapLoader, TensorLoader, load_array, synthetic_data
 
-N_TRAIN, N_TEST = 3000, 700
 
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> timit.TimitData:
-    """A small TIMIT stand-in: a realistic memory-mapped (n, 429) matrix with labels."""
-    folder = tmp_path_factory.mktemp("memmap") / "standin"
-    return timit.load_timit(timit_standin.make_standin(folder, n_train=N_TRAIN, n_test=N_TEST))
+@pytest.fixture
+def data(timit_data):
+    """The session's small TIMIT stand-in (conftest): a memory-mapped (n, 429) matrix."""
+    return timit_data
 
 
 # --- synthetic data and minibatches -------------------------------------------------------
@@ -31,9 +28,11 @@ def test_synthetic_data_follows_the_linear_model():
     assert torch.allclose(y0, (X0 @ w + b).reshape(-1, 1))
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
-def test_synthetic_data_rejects_bad_num_examples(bad):
-    with pytest.raises(ValueError, match="num_examples"):
+@pytest.mark.parametrize(
+    "bad, error", [(0, ValueError), (-3, ValueError), (2.5, ValueError), (True, TypeError)]
+)
+def test_synthetic_data_rejects_bad_num_examples(bad, error):
+    with pytest.raises(error, match="num_examples must be an int >= 1"):
         synthetic_data(torch.tensor([1.0]), 0.0, bad)
 
 
@@ -52,9 +51,12 @@ def test_load_array_batches_and_shuffles():
     assert sorted(shuffled.tolist()) == y.tolist() and not torch.equal(shuffled, y)
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.0, True, "8"])
-def test_load_array_rejects_bad_batch_size(batch_size):
-    with pytest.raises(ValueError, match="batch_size"):
+@pytest.mark.parametrize(
+    "batch_size, error",
+    [(0, ValueError), (-1, ValueError), (2.0, ValueError), (True, TypeError), ("8", TypeError)],
+)
+def test_load_array_rejects_bad_batch_size(batch_size, error):
+    with pytest.raises(error, match="batch_size must be an int >= 1"):
         load_array((torch.ones(3, 1), torch.ones(3)), batch_size)
 
 
@@ -119,4 +121,4 @@ def test_memmap_loader_rejects_bad_arguments(data):
     with pytest.raises(ValueError, match="step 1"):
         MemmapLoader(data.train_x, data.train_y, slice(0, 10, 2))
     with pytest.raises(ValueError, match="indices"):
-        MemmapLoader(data.train_x, data.train_y, np.array([N_TRAIN]))
+        MemmapLoader(data.train_x, data.train_y, np.array([TIMIT_N_TRAIN]))

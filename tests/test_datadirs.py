@@ -1,8 +1,10 @@
 """linbook.datadirs: one rule for where data lives, and the one download function."""
 
+import errno
 import os
 import threading
 import time
+from pathlib import Path, PureWindowsPath
 
 import pytest
 
@@ -16,38 +18,86 @@ from linbook import datadirs
         ("linux", {"XDG_CACHE_HOME": "/var/cache/ada"}, "/home/ada", "/var/cache/ada/linbook"),
         ("linux", {"XDG_CACHE_HOME": "relative/dir"}, "/home/ada", "/home/ada/.cache/linbook"),
         ("darwin", {"XDG_CACHE_HOME": "/x"}, "/Users/ada", "/Users/ada/Library/Caches/linbook"),
-        (
-            "win32",
-            {"LOCALAPPDATA": r"C:\Users\ada\AppData\Local"},
-            r"C:\Users\ada",
-            r"C:\Users\ada\AppData\Local/linbook/Cache",
-        ),
-        ("win32", {}, r"C:\Users\ada", r"C:\Users\ada/AppData/Local/linbook/Cache"),
+        ("linux", {"LINBOOK_CACHE": "/scratch/c", "XDG_CACHE_HOME": "/x"}, "/h", "/scratch/c"),
+        ("darwin", {"LINBOOK_CACHE": "/scratch/c"}, "/Users/ada", "/scratch/c"),
     ],
 )
 def test_cache_dir_follows_each_systems_convention(platform, environ, home, expected):
-    # On Windows itself the separators are all backslashes; here only the parts matter.
-    assert str(datadirs.cache_dir(platform, environ, home)) == expected
+    assert datadirs.cache_dir(platform, environ, home) == Path(expected)
 
 
-def test_search_roots_and_download_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("LINBOOK_DATA", raising=False)
-    cache = tmp_path / "cache" / "linbook"
+class NtPath(PureWindowsPath):
+    """A Windows path on any machine: Windows' rules (ntpath), no file system access."""
+
+    def expanduser(self):
+        return self
+
+    @classmethod
+    def home(cls):
+        return cls(r"C:\Users\ada")
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        (
+            {"LOCALAPPDATA": r"C:\Users\ada\AppData\Local"},
+            r"C:\Users\ada\AppData\Local\linbook\Cache",
+        ),
+        ({}, r"C:\Users\ada\AppData\Local\linbook\Cache"),
+        ({"LINBOOK_CACHE": r"D:\cache"}, r"D:\cache"),
+    ],
+)
+def test_cache_dir_on_windows_under_windows_path_rules(environ, expected, monkeypatch):
+    """Windows' folders, built with Windows' path rules (ntpath) on any machine."""
+    monkeypatch.setattr(datadirs, "Path", NtPath)
+    assert datadirs.cache_dir("win32", environ, r"C:\Users\ada") == PureWindowsPath(expected)
+
+
+def test_data_locations_and_downloads_under_windows_path_rules(monkeypatch, local_server):
+    """search_roots, download_root, describe_location and portable with ntpath's rules (a
+    backslash separator, drive letters, case-insensitive names): the code joins parts and
+    compares Path objects, never strings with '/'. The download itself needs a real folder,
+    so it runs with this machine's paths; its URL handling is the same on every system."""
+    monkeypatch.setattr(datadirs, "Path", NtPath)
+    monkeypatch.setattr(datadirs, "is_writable_dir", lambda folder: True)
+    monkeypatch.setenv("LINBOOK_DATA", r"D:\course\data")
+    monkeypatch.setenv("LINBOOK_CACHE", r"C:\Users\ada\AppData\Local\linbook\Cache")
+    data, cache = (
+        PureWindowsPath(r"D:\course\data"),
+        PureWindowsPath(r"C:\Users\ada\AppData\Local\linbook\Cache"),
+    )
+    assert datadirs.search_roots(r"E:\mine") == [PureWindowsPath(r"E:\mine"), data, cache]
+    assert datadirs.download_root() == data
+    assert datadirs.download_root(r"E:\mine") == PureWindowsPath(r"E:\mine")
+    assert (
+        datadirs.describe_location(cache / "ml2021spring-hw1")
+        == "linbook's cache folder (ml2021spring-hw1/)"
+    )
+    assert datadirs.describe_location(data / "fashion-mnist") == (
+        "the folder named by LINBOOK_DATA (fashion-mnist/)"
+    )
+    assert datadirs.portable(str(cache / "fashion-mnist")) == "<cache>\\fashion-mnist"
+    assert datadirs.portable(r"C:\Users\ada\notes") == "~\\notes"
+
+
+def test_search_roots_and_download_root(data_locations, monkeypatch):
+    cache, mine = data_locations.cache, data_locations.data
+    assert datadirs.search_roots() == [mine, cache]
+    assert datadirs.download_root() == mine  # writable (created on first use)
+    monkeypatch.delenv("LINBOOK_DATA")
     assert datadirs.search_roots() == [cache]
     assert datadirs.download_root() == cache
-    monkeypatch.setenv("LINBOOK_DATA", str(tmp_path / "mine"))
-    assert datadirs.search_roots(tmp_path / "given") == [
-        tmp_path / "given",
-        tmp_path / "mine",
-        cache,
-    ]
-    assert datadirs.download_root() == tmp_path / "mine"  # writable (created on first use)
-    assert datadirs.download_root(tmp_path / "given") == tmp_path / "given"
+    given = data_locations.root / "given"
+    monkeypatch.setenv("LINBOOK_DATA", str(mine))
+    assert datadirs.search_roots(given) == [given, mine, cache]
+    assert datadirs.download_root(given) == given
     monkeypatch.setenv("LINBOOK_DATA", str(cache))
     assert datadirs.search_roots() == [cache]  # no duplicates
-    (tmp_path / "plain-file").write_text("x")
-    monkeypatch.setenv("LINBOOK_DATA", str(tmp_path / "plain-file" / "data"))
+    blocker = data_locations.root / "plain-file"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("x")
+    monkeypatch.setenv("LINBOOK_DATA", str(blocker / "data"))
     assert datadirs.download_root() == cache  # LINBOOK_DATA cannot be written: the cache
 
 
@@ -73,16 +123,15 @@ def test_a_folder_nobody_may_write_is_never_written(tmp_path):
         shared.chmod(0o755)
 
 
-def test_describe_location_names_the_place_not_the_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("LINBOOK_DATA", str(tmp_path / "data"))
+def test_describe_location_names_the_place_not_the_path(data_locations):
     assert (
-        datadirs.describe_location(tmp_path / "data" / "ml2021spring-hw1")
+        datadirs.describe_location(data_locations.data / "ml2021spring-hw1")
         == "the folder named by LINBOOK_DATA (ml2021spring-hw1/)"
     )
     assert datadirs.describe_location(datadirs.cache_dir() / "x") == "linbook's cache folder (x/)"
-    assert datadirs.describe_location("/somewhere/else/hw") == "a folder given as data_dir (hw/)"
-    assert str(tmp_path) not in datadirs.describe_location(tmp_path / "data" / "hw")
+    elsewhere = Path("somewhere", "else", "hw").absolute()
+    assert datadirs.describe_location(elsewhere) == "a folder given as data_dir (hw/)"
+    assert str(data_locations.root) not in datadirs.describe_location(data_locations.data / "hw")
 
 
 def test_download_file_is_atomic_and_fetches_once(tmp_path, local_server):
@@ -119,8 +168,10 @@ def test_download_file_reports_every_failed_url(tmp_path, local_server, monkeypa
     assert "HTTP 404" in message and "127.0.0.1:9/refused" in message
     assert local_server.hits["/missing"] == 1  # an HTTP error is not retried
     assert message.count("127.0.0.1:9/refused") == 2  # a refused connection is, once
-    with pytest.raises(ValueError, match="urls"):
+    with pytest.raises(TypeError, match="urls must be a list or tuple, got str"):
         datadirs.download_file("http://x", tmp_path / "x")
+    with pytest.raises(ValueError, match="urls must be a non-empty list of URLs, got"):
+        datadirs.download_file([], tmp_path / "x")
 
 
 def test_two_downloads_of_one_file_at_once_fetch_it_once(tmp_path, local_server):
@@ -155,3 +206,33 @@ def test_a_stale_lock_left_by_a_dead_process_is_removed(tmp_path, local_server):
     os.utime(lock, (old, old))
     assert datadirs.download_file([local_server.url + "/f"], tmp_path / "f", quiet=True).is_file()
     assert not lock.exists()
+
+
+def test_a_local_write_error_is_raised_at_once_not_retried_nor_blamed_on_the_url(
+    tmp_path, local_server, monkeypatch
+):
+    """A full disk is this machine's problem: one try, the OSError itself, no URL named."""
+    local_server.files["/f"] = b"data"
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle, mode):
+            self.file = real_fdopen(handle, mode)
+
+        def write(self, chunk):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(datadirs.os, "fdopen", FullDisk)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        datadirs.download_file([local_server.url + "/f"], tmp_path / "f", quiet=True)
+    assert not isinstance(info.value, datadirs.DownloadError)
+    assert local_server.hits["/f"] == 1 and list(tmp_path.iterdir()) == []

@@ -44,10 +44,13 @@ def test_draw_network_gap_writes_dots_without_node_or_edges():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(layer_sizes=[3]), "at least two layers"),
-        (dict(layer_sizes=[3, 0]), "positive ints"),
+        (dict(layer_sizes=[3]), "layer_sizes must be at least two layers"),
+        (dict(layer_sizes=[3, 0]), r"layer_sizes\[1\] must be an int >= 1, got 0"),
         (dict(layer_sizes=[2, 1], node_labels=[["a"], ["b"]]), "one label per node"),
-        (dict(layer_sizes=[2, 1], layer_names=["in"]), "2 names"),
+        (
+            dict(layer_sizes=[2, 1], layer_names=["in"]),
+            "layer_names has 1 entries but layer_sizes has 2",
+        ),
     ],
 )
 def test_draw_network_rejects_bad_input(kwargs, match):

@@ -2,7 +2,6 @@
 
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,22 +19,19 @@ from linbook.fashion_mnist import (
     read_fashion_mnist,
 )
 
-DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN = datadirs.DEBIAN_DATASETS / "fashion-mnist"  # the real one (conftest hides it)
+STEMS = [spec.name for spec in data.FASHION_MNIST_FILES]
 
 
 # --- Fashion-MNIST search order ------------------------------------------------------------
 
 
 def test_search_order_is_data_dir_then_linbook_data_then_cache_then_debian(
-    isolated_search, monkeypatch
+    data_locations, monkeypatch
 ):
-    tmp = isolated_search
-    env_dir, cache, debian, given = (
-        tmp / "env",
-        tmp / "cache" / "linbook",
-        tmp / "debian",
-        tmp / "given",
-    )
+    places = data_locations
+    env_dir, cache, debian, given = places.data, places.cache, places.debian, places.root / "given"
+    monkeypatch.delenv("LINBOOK_DATA")
     write_fake_fashion_mnist(debian, fill=4)
     assert find_fashion_mnist() == debian
     write_fake_fashion_mnist(cache / "fashion-mnist", fill=3)
@@ -52,15 +48,14 @@ def test_search_order_is_data_dir_then_linbook_data_then_cache_then_debian(
     assert data.fashion_mnist_search_path(given) == [given, env_dir, cache, debian]
 
 
-def test_incomplete_folder_is_skipped(isolated_search):
-    tmp = isolated_search
-    write_fake_fashion_mnist(tmp / "cache" / "linbook")
-    (tmp / "cache" / "linbook" / "t10k-labels-idx1-ubyte.gz").unlink()
-    write_fake_fashion_mnist(tmp / "debian")
-    assert find_fashion_mnist() == tmp / "debian"
+def test_incomplete_folder_is_skipped(data_locations):
+    write_fake_fashion_mnist(data_locations.cache)
+    (data_locations.cache / "t10k-labels-idx1-ubyte.gz").unlink()
+    write_fake_fashion_mnist(data_locations.debian)
+    assert find_fashion_mnist() == data_locations.debian
 
 
-def test_not_found_error_lists_every_option(isolated_search):
+def test_not_found_error_lists_every_option(data_locations):
     with pytest.raises(FashionMNISTNotFoundError) as info:
         load_data_fashion_mnist(8, download=False)
     message = str(info.value)
@@ -68,8 +63,9 @@ def test_not_found_error_lists_every_option(isolated_search):
         "dataset-fashion-mnist",
         "LINBOOK_DATA",
         "download",
-        str(isolated_search / "debian"),
-        str(isolated_search / "cache" / "linbook"),
+        str(data_locations.debian),
+        str(data_locations.cache),
+        str(data_locations.data),
     ):
         assert hint in message
 
@@ -78,7 +74,7 @@ def test_not_found_error_lists_every_option(isolated_search):
 
 
 def _serve_fashion_mnist(server, prefix="/mirror/", source=DEBIAN):
-    for stem in data._FASHION_FILES:
+    for stem in STEMS:
         server.files[prefix + stem + ".gz"] = (source / (stem + ".gz")).read_bytes()
     return server.url + prefix
 
@@ -90,46 +86,47 @@ needs_debian = pytest.mark.skipif(
 
 @needs_debian
 def test_download_goes_to_the_cache_once_and_later_calls_read_it(
-    isolated_search, local_server, monkeypatch
+    data_locations, local_server, monkeypatch
 ):
     """The bug of issue 10: every call downloaded again. Now each archive is fetched once."""
+    monkeypatch.delenv("LINBOOK_DATA")
     monkeypatch.setattr(data, "FASHION_MNIST_URLS", (_serve_fashion_mnist(local_server),))
     train_iter, test_iter = load_data_fashion_mnist(256, seed=0, quiet=True)
     assert len(train_iter.dataset) == 60000 and len(test_iter.dataset) == 10000
-    cache = isolated_search / "cache" / "linbook" / "fashion-mnist"
+    cache = data_locations.cache / "fashion-mnist"
     assert data.fashion_mnist_source(download=False) == cache
     data._read_split.cache_clear()  # a new process: nothing in memory
     for _ in range(3):
         load_data_fashion_mnist(64, quiet=True)
         read_fashion_mnist(train=False, quiet=True)
     assert sorted(local_server.hits.values()) == [1, 1, 1, 1]
-    assert sorted(p.name for p in cache.iterdir()) == sorted(s + ".gz" for s in data._FASHION_FILES)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(s + ".gz" for s in STEMS)
 
 
 @needs_debian
 def test_download_tries_the_next_mirror_and_fetches_only_missing_files(
-    isolated_search, local_server, monkeypatch
+    data_locations, local_server, monkeypatch
 ):
     good = _serve_fashion_mnist(local_server, "/good/")
     monkeypatch.setattr(data, "FASHION_MNIST_URLS", (local_server.url + "/missing/", good))
-    cache = isolated_search / "cache" / "linbook" / "fashion-mnist"
+    cache = data_locations.data / "fashion-mnist"  # LINBOOK_DATA is writable: downloads go there
     cache.mkdir(parents=True)
     kept = "t10k-labels-idx1-ubyte.gz"
     (cache / kept).write_bytes((DEBIAN / kept).read_bytes())  # one file from an earlier run
     assert data.fashion_mnist_source(quiet=True) == cache
     assert local_server.hits["/good/" + kept] == 0
-    assert sum(local_server.hits[f"/good/{s}.gz"] for s in data._FASHION_FILES) == 3
-    assert sum(local_server.hits[f"/missing/{s}.gz"] for s in data._FASHION_FILES) == 3  # 404s
+    assert sum(local_server.hits[f"/good/{s}.gz"] for s in STEMS) == 3
+    assert sum(local_server.hits[f"/missing/{s}.gz"] for s in STEMS) == 3  # 404s
 
 
-def test_interrupted_download_leaves_nothing_to_trust(isolated_search, local_server, monkeypatch):
+def test_interrupted_download_leaves_nothing_to_trust(data_locations, local_server, monkeypatch):
     def cut_short(handler):  # announces 1 MB, sends a few bytes, hangs up
         handler.send_response(200)
         handler.send_header("Content-Length", str(1 << 20))
         handler.end_headers()
         handler.wfile.write(b"\x1f\x8b partial")
 
-    for stem in data._FASHION_FILES:
+    for stem in STEMS:
         local_server.files[f"/m/{stem}.gz"] = cut_short
     monkeypatch.setattr(data, "FASHION_MNIST_URLS", (local_server.url + "/m/",))
     monkeypatch.setattr(datadirs.time, "sleep", lambda seconds: None)  # no waits between tries
@@ -138,14 +135,14 @@ def test_interrupted_download_leaves_nothing_to_trust(isolated_search, local_ser
         match=r"(?s)download failed.*ContentTooShortError.*closed after 10 of",
     ):
         read_fashion_mnist(quiet=True)
-    assert [p for p in (isolated_search / "cache").rglob("*") if p.is_file()] == []
+    assert [p for p in data_locations.root.rglob("*") if p.is_file()] == []
     assert find_fashion_mnist() is None
     assert local_server.hits["/m/train-images-idx3-ubyte.gz"] == 3  # 1 try + 2 retries
 
 
 @needs_debian
 def test_a_download_that_is_not_the_official_data_is_refused(
-    isolated_search, local_server, tmp_path, monkeypatch
+    data_locations, local_server, tmp_path, monkeypatch
 ):
     fake = write_fake_fashion_mnist(tmp_path / "fake")  # valid IDX files, wrong contents
     monkeypatch.setattr(
@@ -153,21 +150,18 @@ def test_a_download_that_is_not_the_official_data_is_refused(
     )
     with pytest.raises(CorruptDataError, match="checksum mismatch"):
         read_fashion_mnist(quiet=True)
-    assert [p for p in (isolated_search / "cache").rglob("*") if p.is_file()] == []
+    assert [p for p in data_locations.root.rglob("*") if p.is_file()] == []
 
 
 @needs_debian
 def test_a_read_only_linbook_data_sends_the_download_to_the_cache(
-    isolated_search, local_server, tmp_path, monkeypatch
+    data_locations, local_server, tmp_path, monkeypatch
 ):
     blocker = tmp_path / "a-file"
     blocker.write_text("LINBOOK_DATA below a regular file: nothing can be created there")
     monkeypatch.setenv("LINBOOK_DATA", str(blocker / "data"))
     monkeypatch.setattr(data, "FASHION_MNIST_URLS", (_serve_fashion_mnist(local_server),))
-    assert (
-        data.fashion_mnist_source(quiet=True)
-        == isolated_search / "cache" / "linbook" / "fashion-mnist"
-    )
+    assert data.fashion_mnist_source(quiet=True) == data_locations.cache / "fashion-mnist"
 
 
 @needs_debian
@@ -179,42 +173,37 @@ def test_windows_like_machine_without_unix_calls(tmp_path, local_server, monkeyp
     local = tmp_path / "Users" / "ada" / "AppData" / "Local"
     monkeypatch.setenv("LOCALAPPDATA", str(local))
     monkeypatch.setenv("USERPROFILE", str(tmp_path / "Users" / "ada"))
-    monkeypatch.delenv("LINBOOK_DATA", raising=False)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    for name in ("LINBOOK_DATA", "LINBOOK_CACHE"):
+        monkeypatch.delenv(name)
     monkeypatch.setattr(data, "FASHION_MNIST_URLS", (_serve_fashion_mnist(local_server),))
-    data._read_split.cache_clear()
     assert datadirs.cache_dir() == local / "linbook" / "Cache"
     folder = data.fashion_mnist_source(quiet=True)
     assert folder == local / "linbook" / "Cache" / "fashion-mnist"
     assert data.fashion_mnist_source(download=False) == folder
     assert sum(local_server.hits.values()) == 4
-    data._read_split.cache_clear()
 
 
 # --- corrupt files ---------------------------------------------------------------------------
 
 
-def test_truncated_gzip_names_the_file(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env")
+def test_truncated_gzip_names_the_file(data_locations):
+    folder = write_fake_fashion_mnist(data_locations.data)
     bad = folder / "train-images-idx3-ubyte.gz"
     bad.write_bytes(bad.read_bytes()[:-20])
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
     with pytest.raises(CorruptDataError, match="train-images-idx3-ubyte.gz.*truncated or corrupt"):
         read_fashion_mnist(download=False)
 
 
-def test_size_mismatch_names_the_file(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env", compress=False)
+def test_size_mismatch_names_the_file(data_locations):
+    folder = write_fake_fashion_mnist(data_locations.data, compress=False)
     bad = folder / "t10k-images-idx3-ubyte"
     bad.write_bytes(bad.read_bytes()[:-100])
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
     with pytest.raises(CorruptDataError, match="t10k-images-idx3-ubyte: size mismatch"):
         read_fashion_mnist(train=False, download=False)
 
 
-def test_bad_magic_and_mismatched_counts(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env", compress=False)
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
+def test_bad_magic_and_mismatched_counts(data_locations):
+    folder = write_fake_fashion_mnist(data_locations.data, compress=False)
     write_idx(folder / "train-labels-idx1-ubyte", np.zeros(11, np.uint8), compress=False)
     with pytest.raises(CorruptDataError, match="12 images but .* 11 labels"):
         read_fashion_mnist(download=False)
@@ -223,14 +212,13 @@ def test_bad_magic_and_mismatched_counts(isolated_search, monkeypatch):
         read_fashion_mnist(train=False, download=False)
 
 
-def test_full_size_file_with_wrong_content_fails_checksum(isolated_search, monkeypatch):
-    folder = isolated_search / "env"
+def test_full_size_file_with_wrong_content_fails_checksum(data_locations):
+    folder = data_locations.data
     write_fake_fashion_mnist(folder)
     write_idx(
         folder / "t10k-labels-idx1-ubyte", np.zeros(10000, np.uint8)
     )  # right size, wrong data
     write_idx(folder / "t10k-images-idx3-ubyte", np.zeros((10000, 28, 28), np.uint8))
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
     with pytest.raises(CorruptDataError, match="checksum mismatch"):
         read_fashion_mnist(train=False, download=False)
 
@@ -238,9 +226,8 @@ def test_full_size_file_with_wrong_content_fails_checksum(isolated_search, monke
 # --- the loader ------------------------------------------------------------------------------
 
 
-def test_loader_yields_float_images_in_unit_range(isolated_search, monkeypatch):
-    folder = write_fake_fashion_mnist(isolated_search / "env", n_train=10, fill=255)
-    monkeypatch.setenv("LINBOOK_DATA", str(folder))
+def test_loader_yields_float_images_in_unit_range(data_locations):
+    write_fake_fashion_mnist(data_locations.data, n_train=10, fill=255)
     train_iter, test_iter = load_data_fashion_mnist(4, download=False, seed=0)
     X, y = next(iter(train_iter))
     assert X.shape == (4, 1, 28, 28) and X.dtype == torch.float32 and y.dtype == torch.int64
@@ -256,9 +243,9 @@ def test_loader_yields_float_images_in_unit_range(isolated_search, monkeypatch):
         (0, ValueError),
         (-5, ValueError),
         ((28,), ValueError),
-        ("64", ValueError),
+        ("64", TypeError),
         ((32, 0), ValueError),
-        (True, ValueError),
+        (True, TypeError),
     ],
 )
 def test_loader_rejects_bad_resize(resize, error):
@@ -272,7 +259,7 @@ def test_loader_rejects_bad_batch_size():
 
 
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
-def test_real_debian_files(isolated_search):
+def test_real_debian_files():
     folder = find_fashion_mnist(DEBIAN)
     assert folder == DEBIAN
     train_iter, test_iter = load_data_fashion_mnist(256, data_dir=DEBIAN, download=False)
@@ -286,5 +273,5 @@ def test_real_debian_files(isolated_search):
 
 def test_text_labels():
     assert get_fashion_mnist_labels(torch.tensor([0, 6, 9])) == ["t-shirt", "shirt", "ankle boot"]
-    with pytest.raises(ValueError, match="0..9"):
+    with pytest.raises(ValueError, match=r"labels must be an int >= 0 and <= 9, got 10"):
         get_fashion_mnist_labels([10])

@@ -67,3 +67,17 @@ def test_every_module_all_names_exist():
         module = importlib.import_module(f"linbook.{info.name}")
         for name in getattr(module, "__all__", []):
             assert hasattr(module, name), f"linbook.{info.name}.__all__ names missing {name}"
+
+
+def test_the_version_is_written_once_in_the_package():
+    """pyproject.toml reads the version from linbook.__version__ (not a second copy)."""
+    import re
+    from pathlib import Path
+
+    import linbook
+
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert re.search(r"^version\s*=\s*\"", text, re.M) is None  # no version written here
+    assert 'dynamic = ["version"]' in text
+    assert 'version = { attr = "linbook.__version__" }' in text
+    assert re.fullmatch(r"\d+\.\d+\.\d+", linbook.__version__)

@@ -43,7 +43,7 @@ def test_show_images_titles_and_grid():
     assert len(axes) == 6
     assert [ax.get_title() for ax in axes[:5]] == ["a", "b", "c", "d", "e"]
     assert axes[0].get_images()[0].get_array().shape == (28, 28)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="num_rows must be an int >= 1, got 0"):
         show_images(torch.rand(1, 2, 2), 0, 1)
 
 
@@ -102,13 +102,19 @@ def test_animator_leaves_exactly_one_figure_in_an_executed_notebook(tmp_path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
-def test_linbook_plot_is_the_function_and_plotting_the_module():
+def test_no_submodule_shares_a_name_with_a_package_level_name():
+    """``linbook.plot`` is the function: a module ``linbook/plot.py`` would take the name over
+    once imported (an import binds the submodule on the package). Every module is imported
+    here, then every package-level name is checked to still be what its module defines."""
     import importlib
+    import pkgutil
 
     import linbook
 
-    module = importlib.import_module("linbook.plotting")
-    assert linbook.plot is module.plot and callable(linbook.plot)
-    # importing the module never rebinds the name to the module
-    importlib.import_module("linbook.plotting")
-    assert linbook.plot is module.plot
+    modules = [m.name for m in pkgutil.iter_modules(linbook.__path__)]
+    assert set(modules).isdisjoint(linbook._EXPORTS), set(modules) & set(linbook._EXPORTS)
+    for name in modules:
+        importlib.import_module(f"linbook.{name}")
+    for name, module in linbook._EXPORTS.items():
+        assert getattr(linbook, name) is getattr(importlib.import_module(f"linbook.{module}"), name)
+    assert callable(linbook.plot)

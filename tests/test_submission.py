@@ -25,12 +25,16 @@ def test_hw1_numbers_with_the_test_files_ids(tmp_path):
 @pytest.mark.parametrize(
     "values, ids, match",
     [
-        ([1.0, np.nan], [0, 1], "NaN or infinite"),
-        ([1.0, 2.0], [0], "one id per value"),
-        ([1.0, 2.0], None, "ids are required"),
-        ([1.0, 2.0], [0.0, 1.0], "integers"),
-        ([1.0, 2.0], [3, 3], "unique"),
-        ([], [], "one prediction per test row"),
+        (
+            [1.0, np.nan],
+            [0, 1],
+            "values must be finite numbers, got 1 NaN or infinite value.s., the first in row 1",
+        ),
+        ([1.0, 2.0], [0], r"ids must be 1-D with one id per value \(2\), got shape \(1,\)"),
+        ([1.0, 2.0], None, r"ids must be the test file's id column \(test_df\['id'\]\), got None"),
+        ([1.0, 2.0], [0.0, 1.0], "ids must be .* integers, got dtype float64"),
+        ([1.0, 2.0], [3, 3], "ids must be unique, got repeated ids"),
+        ([], [], r"values must be 1-D with one prediction per test row, got shape \(0,\)"),
     ],
 )
 def test_hw1_refuses_bad_input_and_writes_nothing(tmp_path, values, ids, match):
@@ -46,11 +50,11 @@ def test_hw2_classes_numbered_by_row(tmp_path):
     np.testing.assert_array_equal(submission.check_submission(HW2, path, 3), [0, 38, 5])
     with pytest.raises(ValueError, match="expected 4"):
         submission.check_submission(HW2, path, 4)
-    with pytest.raises(ValueError, match="0 … 38"):
+    with pytest.raises(ValueError, match="values must be classes in 0 … 38, got 39 in row 0"):
         submission.write_submission(HW2, tmp_path / "p.csv", np.array([39]))
-    with pytest.raises(ValueError, match="integers"):
+    with pytest.raises(ValueError, match="values must be integer classes, got dtype float64"):
         submission.write_submission(HW2, tmp_path / "p.csv", np.array([1.5]))
-    with pytest.raises(ValueError, match="leave ids out"):
+    with pytest.raises(ValueError, match=r"ids must be left out \(this competition numbers"):
         submission.write_submission(HW2, tmp_path / "p.csv", np.array([1]), ids=[7])
     assert not (tmp_path / "p.csv").exists()
 
@@ -86,5 +90,7 @@ def test_check_submission_says_what_is_wrong(tmp_path, text, message):
 
 
 def test_unknown_competition():
-    with pytest.raises(ValueError, match="ml2021spring-hw1"):
+    with pytest.raises(ValueError, match="competition must be one of 'ml2021spring-hw1', "):
         submission.write_submission("hw9", "x.csv", [1.0])
+    with pytest.raises(TypeError, match="competition must be a str, got int"):
+        submission.write_submission(1, "x.csv", [1.0])

@@ -38,8 +38,21 @@ def test_accuracy_counts_correct_predictions():
     y = torch.tensor([2, 1, 1])
     assert accuracy(y_hat, y) == 2.0
     assert accuracy(torch.tensor([2, 0, 1]), y) == 2.0  # class indices work too
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(ValueError, match="y_hat has 3 rows but y has 2"):
         accuracy(y_hat, y[:2])
+    with pytest.raises(TypeError, match="y_hat must be a Tensor, got list"):
+        accuracy([2, 0, 1], y)
+
+
+def test_accuracy_compares_a_column_row_by_row_not_n_squared_times():
+    """(n, 1) predictions against (n,) labels once broadcast to n x n comparisons."""
+    y = torch.tensor([1, 1, 1, 0])
+    column = torch.tensor([[1], [0], [1], [1]])
+    assert accuracy(column, y) == 2.0  # broadcasting gave 3 * 3 + 1 = 10 "hits"
+    assert accuracy(column.float(), y.reshape(-1, 1)) == 2.0
+    assert accuracy(torch.tensor([[0.2, 0.8]] * 4), y.reshape(-1, 1)) == 3.0
+    with pytest.raises(ValueError, match=r"y must be labels of shape \(n,\) or \(n, 1\)"):
+        accuracy(column, torch.zeros(4, 2))
 
 
 def test_evaluate_accuracy_is_a_ratio():
@@ -143,12 +156,12 @@ def test_train_ch3_is_deterministic_with_a_seed():
 
 
 @pytest.mark.parametrize(
-    "num_epochs, error", [(-1, ValueError), (2.5, ValueError), (True, ValueError)]
+    "num_epochs, error", [(-1, ValueError), (2.5, ValueError), (True, TypeError)]
 )
 def test_train_ch3_rejects_bad_num_epochs(num_epochs, error):
     X, y = _toy_problem()
     net = nn.Linear(4, 3)
-    with pytest.raises(error, match="num_epochs"):
+    with pytest.raises(error, match="num_epochs must be an int >= 0"):
         train_ch3(
             net,
             [(X, y)],
@@ -162,20 +175,27 @@ def test_train_ch3_rejects_bad_num_epochs(num_epochs, error):
 
 def test_train_ch3_rejects_a_bad_updater():
     X, y = _toy_problem()
-    with pytest.raises(TypeError, match="updater"):
+    with pytest.raises(TypeError, match="updater must be a Optimizer or Callable, got float"):
         train_ch3(nn.Linear(4, 3), [(X, y)], [(X, y)], nn.CrossEntropyLoss(), 1, 0.1, animate=False)
 
 
-def test_set_seed_and_try_gpu():
+def test_set_seed():
     set_seed(5)
     a = torch.rand(3)
     set_seed(5)
     assert torch.equal(a, torch.rand(3))
     with pytest.raises(ValueError, match="seed"):
         set_seed(-1)
-    device = try_gpu()
-    assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert try_gpu(10_000).type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "available, count, i, expected",
+    [(True, 2, 0, "cuda:0"), (True, 2, 1, "cuda:1"), (True, 2, 2, "cpu"), (False, 0, 0, "cpu")],
+)
+def test_try_gpu_on_machines_with_and_without_gpus(available, count, i, expected, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    assert try_gpu(i) == torch.device(expected)
 
 
 def test_sgd_step():
@@ -205,11 +225,14 @@ def test_history_records_epochs_and_refuses_unknown_metrics():
     assert h.at(2, "val_acc") == 0.7
     with pytest.raises(AttributeError, match="val_acc"):
         h.test_acc  # noqa: B018
-    with pytest.raises(ValueError, match="exactly the metrics"):
+    with pytest.raises(
+        ValueError,
+        match=r"values must be exactly one value for each of \['train_loss', 'val_acc'\]",
+    ):
         h.append(1.0, train_loss=0.1)
     with pytest.raises(ValueError, match="epoch"):
         h.at(4, "val_acc")
-    with pytest.raises(ValueError, match="metrics"):
+    with pytest.raises(ValueError, match="metrics must be one or more names"):
         T.History()
     import copy
     import pickle
@@ -260,17 +283,17 @@ def test_make_optimizer_gives_the_same_update_as_plain_torch():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"name": "rmsprop"}, "name"),
-        ({"lr": 0}, "lr"),
-        ({"lr": "0.1"}, "lr"),
-        ({"weight_decay": -1}, "weight_decay"),
-        ({"name": "adam", "momentum": 0.9}, "momentum"),
+        ({"name": "rmsprop"}, ValueError, "name must be one of 'sgd'"),
+        ({"lr": 0}, ValueError, "lr must be a finite number > 0, got 0"),
+        ({"lr": "0.1"}, TypeError, "lr must be a finite number > 0, got '0.1'"),
+        ({"weight_decay": -1}, ValueError, "weight_decay must be a finite number >= 0"),
+        ({"name": "adam", "momentum": 0.9}, ValueError, "momentum must be 0 .adam keeps its own"),
     ],
 )
-def test_make_optimizer_refuses_bad_settings(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_make_optimizer_refuses_bad_settings(kwargs, error, match):
+    with pytest.raises(error, match=match):
         T.make_optimizer(nn.Linear(1, 1).parameters(), **kwargs)
 
 
@@ -289,11 +312,15 @@ def test_lr_factor_draws_each_schedule():
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
-        (("linear", 0, 10), {}, "schedule"),
-        (("cosine", 0, 0), {}, "total_steps"),
-        (("step", 0, 10), {}, "step_size"),
-        (("warmup-cosine", 0, 10), {"warmup_steps": 10}, "warmup_steps"),
-        (("cosine", -1, 10), {}, "step"),
+        (("linear", 0, 10), {}, "schedule must be one of"),
+        (("cosine", 0, 0), {}, "total_steps must be an int >= 1"),
+        (("step", 0, 10), {}, "step_size must be given for the 'step' schedule"),
+        (
+            ("warmup-cosine", 0, 10),
+            {"warmup_steps": 10},
+            "warmup_steps must be an int >= 0 and <= 9",
+        ),
+        (("cosine", -1, 10), {}, "step must be an int >= 0"),
     ],
 )
 def test_lr_factor_refuses_bad_arguments(args, kwargs, match):
@@ -311,7 +338,7 @@ def test_make_scheduler_sets_the_optimizer_rate_per_step():
         scheduler.step()
     expected = [0.2 * T.lr_factor("warmup-cosine", s, 5, warmup_steps=2) for s in range(5)]
     assert rates == pytest.approx(expected)
-    with pytest.raises(ValueError, match="schedule"):
+    with pytest.raises(ValueError, match="schedule must be one of"):
         T.make_scheduler(opt, "exp", 5)
 
 

@@ -21,13 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from linbook import datadirs  # noqa: E402  (standard library only, like this script)
+# These three modules import only the standard library (numpy and torch come later, when data
+# is read), so this script asks the book's own search functions where the data is.
+from linbook import datadirs, fashion_mnist, kaggle  # noqa: E402
 
-FASHION_FILES = (
-    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-)  # fmt: skip
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 TEX = {"xelatex": "texlive-xetex", "latexmk": "latexmk"}
 TEX_PACKAGES = ["texlive-xetex", "texlive-lang-chinese", "texlive-latex-recommended",
@@ -36,20 +33,17 @@ TEX_PACKAGES = ["texlive-xetex", "texlive-lang-chinese", "texlive-latex-recommen
 
 
 def _fashion_mnist_here() -> bool:
-    roots = [*datadirs.search_roots(), DEBIAN_FASHION]
-    for root in roots:
-        for folder in (root, root / "fashion-mnist", root / "FashionMNIST" / "raw"):
-            if all((folder / s).is_file() or (folder / f"{s}.gz").is_file() for s in FASHION_FILES):
-                return True
-    return False
+    """Whether the book finds Fashion-MNIST (the same search: linbook.fashion_mnist)."""
+    return fashion_mnist.find_fashion_mnist() is not None
 
 
 def _hw1_here() -> bool:
-    for root in datadirs.search_roots():
-        folder = root / "ml2021spring-hw1"
-        if folder.is_dir() and any(folder.rglob("covid.train.csv")):
-            return True
-    return False
+    """Whether the book finds the COVID-19 competition's files, checked as the chapter checks
+    them (linbook.kaggle.find_competition); damaged files count as missing."""
+    try:
+        return kaggle.find_competition("ml2021spring-hw1") is not None
+    except kaggle.KaggleDataError:
+        return False
 
 
 def _reachable(host: str, port: int = 443) -> bool:
@@ -128,7 +122,7 @@ def main() -> int:
                 )
         if shutil.which("apt-get") and not _cjk_font():
             packages.append("fonts-noto-cjk")  # Chinese text in the browser's screenshots
-        if Path("/usr/share/datasets").is_dir() and not shutil.which("unshare"):
+        if datadirs.DEBIAN_DATASETS.is_dir() and not shutil.which("unshare"):
             packages.append("util-linux")  # the reader suite hides Debian's data sets
     if args.target in ("test", "pdf"):
         if (
