@@ -193,3 +193,17 @@ def timit_data(timit_standin_dir):
     from linbook import timit
 
     return timit.load_timit(timit_standin_dir)
+
+
+def execute_cell(source: str, folder: Path) -> list[dict]:
+    """Run ``source`` as the one code cell of a notebook in a fresh Jupyter kernel (working
+    folder ``folder``), as a reader's Jupyter would; return the cell's outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    return nb.cells[0].outputs

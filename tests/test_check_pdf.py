@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from conftest import execute_cell
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -392,8 +392,10 @@ def _fake_build(tmp_path: Path, log: str = "", html_figures: int = 1) -> Path:
     (book / "_toc.yml").write_text(
         "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/one\n"
     )
-    (book / "intro.md").write_text("# 演示书\n\n这是一本只用来测试的小书。\n")
-    (book / "chapters" / "one.md").write_text("# 9.1 第一章\n\n第一章有一个图。\n")
+    (book / "intro.md").write_text("# 演示书\n\n这是一本只用来测试的小书。\n", encoding="utf-8")
+    (book / "chapters" / "one.md").write_text(
+        "# 9.1 第一章\n\n第一章有一个图。\n", encoding="utf-8"
+    )
     latex = book / "_build" / "latex"
     latex.mkdir(parents=True)
     (latex / "fig.pdf").write_bytes(b"%PDF-1.5")
@@ -552,20 +554,15 @@ def test_latex_builder_writes_the_book_layout(tmp_path):
 
 
 def test_use_svg_display_stores_svg_for_html_and_pdf_for_latex(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "import matplotlib.pyplot as plt\n"
-            "from linbook import use_svg_display\n"
-            "use_svg_display()\n"
-            "plt.plot([0, 1], [1, 0])\n"
-            "plt.show()"
-        ),
-    ]
-    NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
-    bundles = [o["data"] for o in nb.cells[0].outputs if "data" in o]
-    assert len(bundles) == 1, json.dumps(nb.cells[0].outputs)[:500]
+    outputs = execute_cell(
+        "import matplotlib.pyplot as plt\n"
+        "from linbook import use_svg_display\n"
+        "use_svg_display()\n"
+        "plt.plot([0, 1], [1, 0])\n"
+        "plt.show()",
+        tmp_path,
+    )
+    bundles = [o["data"] for o in outputs if "data" in o]
+    assert len(bundles) == 1, json.dumps(outputs)[:500]
     assert {"image/svg+xml", "application/pdf"} <= set(bundles[0])
     assert "image/png" not in bundles[0]

@@ -76,8 +76,21 @@ def test_the_version_is_written_once_in_the_package():
 
     import linbook
 
-    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r"^version\s*=\s*\"", text, re.M) is None  # no version written here
     assert 'dynamic = ["version"]' in text
     assert 'version = { attr = "linbook.__version__" }' in text
     assert re.fullmatch(r"\d+\.\d+\.\d+", linbook.__version__)
+
+
+def test_contributing_maps_every_module_and_top_level_folder():
+    """CONTRIBUTING.md's module map names every linbook module and every folder of the tree."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    text = (repo / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    modules = [p.stem for p in (repo / "linbook").glob("*.py") if p.stem != "__init__"]
+    missing = [m for m in modules if f"| `{m}` |" not in text]
+    folders = ["_ext/", "tools/", "bench/", "tests/", "tests/reader/", "tests/browser/", ".ci/run"]
+    missing += [f for f in folders if f"| `{f}` |" not in text]
+    assert missing == []

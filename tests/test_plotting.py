@@ -4,11 +4,10 @@ import sys
 from pathlib import Path
 
 import matplotlib.pyplot
-import nbformat
 import numpy as np
 import pytest
 import torch
-from nbclient import NotebookClient
+from conftest import execute_cell
 
 from linbook import Animator, plot, set_figsize, show_images
 
@@ -80,19 +79,13 @@ def test_animator_in_a_plain_python_script_does_not_crash(tmp_path):
 
 
 def test_animator_leaves_exactly_one_figure_in_an_executed_notebook(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "from linbook import Animator\n"
-            "animator = Animator(xlabel='epoch', legend=['loss'])\n"
-            "for epoch in range(1, 6):\n"
-            "    animator.add(epoch, 1 / epoch)"
-        ),
-    ]
-    NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
-    outputs = nb.cells[0].outputs
+    outputs = execute_cell(
+        "from linbook import Animator\n"
+        "animator = Animator(xlabel='epoch', legend=['loss'])\n"
+        "for epoch in range(1, 6):\n"
+        "    animator.add(epoch, 1 / epoch)",
+        tmp_path,
+    )
     figures = [
         o
         for o in outputs
