@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "sgd": "train",
     "History": "train",
     "KeepBest": "train",
+    "train_epochs": "train",
     "OPTIMIZERS": "train",
     "SCHEDULES": "train",
     "make_optimizer": "train",
