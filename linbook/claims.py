@@ -188,8 +188,14 @@ def measured(
         margins.append(float(below) - value)
     margin = min(margins) if not math.isnan(value) else -math.inf
     holds = margin > 0
+    # the margin as a fraction of the nearer bound (of the value, where that bound is 0)
+    nearer = [b for b in (above, below) if b is not None][
+        int(len(margins) == 2 and margins[1] < margins[0])
+    ]
+    scale = abs(float(nearer)) or abs(value)
+    relative = margin / scale if scale and math.isfinite(margin) else margin
     _log({"kind": "measured", "name": name, "value": value, "above": above, "below": below,
-          "margin": margin, "holds": holds})  # fmt: skip
+          "margin": margin, "relative_margin": relative, "holds": holds})  # fmt: skip
     if holds:
         return True
     bounds = " and ".join(

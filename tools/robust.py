@@ -76,7 +76,9 @@ def chapters() -> list[Path]:
 
 
 def python_of(config: Config) -> Path:
-    return REPO / config.venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    return (REPO / config.venv).absolute() / (
+        "Scripts/python.exe" if os.name == "nt" else "bin/python"
+    )
 
 
 def versions(config: Config) -> dict[str, str]:
@@ -153,9 +155,11 @@ def summarize(configs: list[Config], results: dict[str, dict]) -> dict:
             for record in run["claims"]:
                 if record["kind"] == "measured":
                     best = closest.get(record["name"])
-                    if best is None or record["margin"] < best["margin"]:
+                    relative = record.get("relative_margin", record["margin"])
+                    if best is None or relative < best["relative_margin"]:
                         closest[record["name"]] = {
                             "margin": record["margin"],
+                            "relative_margin": relative,
                             "value": record["value"],
                             "above": record["above"],
                             "below": record["below"],
@@ -168,7 +172,9 @@ def summarize(configs: list[Config], results: dict[str, dict]) -> dict:
                 name: {"seconds": run["seconds"], "ok": not run["error"], "error": run["error"]}
                 for name, run in runs.items()
             },
-            "closest_margins": dict(sorted(closest.items(), key=lambda kv: kv[1]["margin"])),
+            "closest_margins": dict(
+                sorted(closest.items(), key=lambda kv: kv[1]["relative_margin"])
+            ),
             "facts_differed": facts_differed,
         }
     return table
@@ -185,7 +191,9 @@ def count_checks(notebook: Path) -> dict[str, int]:
         if cell.cell_type != "code":
             continue
         source = "\n".join(
-            "pass" if line.lstrip().startswith(("%", "!")) else line
+            line[: len(line) - len(line.lstrip())] + "pass"
+            if line.lstrip().startswith(("%", "!"))
+            else line
             for line in cell.source.splitlines()
         )
         for node in ast.walk(ast.parse(source)):
@@ -206,10 +214,25 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="configurations run at once")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     parser.add_argument("--config", action="append", help="only these configurations")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument(
+        "--output", type=Path, default=None,
+        help=f"where the table goes (default: {OUTPUT.relative_to(REPO)}, for a full run only)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--venv-config", action="append", default=[], metavar="NAME=VENV[:OFFSET]",
+        help="an extra configuration: another environment (e.g. the newest PyTorch)",
+    )  # fmt: skip
     parser.add_argument("chapters", nargs="*", help="chapter names (default: all)")
     args = parser.parse_args()
-    configs = [c for c in CONFIGS if not args.config or c.name in args.config]
+    extra = []
+    for item in args.venv_config:
+        name, _, rest = item.partition("=")
+        venv, _, offset = rest.partition(":")
+        if not name or not venv:
+            raise SystemExit(f"robust: --venv-config wants NAME=VENV[:OFFSET], got {item!r}")
+        env = {"LINBOOK_SEED_OFFSET": offset} if offset else {}
+        extra.append(Config(name, venv, f"{venv} 中的 PyTorch，种子偏移 {offset or 0}", env))
+    configs = [c for c in (*CONFIGS, *extra) if not args.config or c.name in args.config]
     notebooks = [n for n in chapters() if not args.chapters or n.stem in args.chapters]
     if args.count:
         print(f"{'chapter':<24} identity  measured  build_fact  check")
@@ -241,7 +264,10 @@ def main() -> int:
             f"\n{chapter}: {'FAILED in ' + ', '.join(bad) if bad else 'ok in every configuration'}"
         )
         for claim, m in list(row["closest_margins"].items())[:50]:
-            print(f"    margin {m['margin']:+.4g}  ({m['config']})  {claim}")
+            print(
+                f"    margin {m['margin']:+.4g} ({m['relative_margin']:+.0%} of the bound)  "
+                f"({m['config']})  {claim}"
+            )
         for fact, where in row["facts_differed"].items():
             print(f"    build fact noted (not raised) in {', '.join(where)}: {fact}")
     record = {
@@ -259,9 +285,10 @@ def main() -> int:
         "chapters": table,
         "check_counts": {n.stem: count_checks(n) for n in notebooks},
     }
-    if not args.chapters and not args.config:
-        args.output.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n")
-        print(f"\nwrote {args.output.relative_to(REPO)}")
+    output = args.output or (OUTPUT if not args.chapters and not args.config else None)
+    if output is not None:
+        output.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+        print(f"\nwrote {output}")
     print(f"robustness matrix: {wall:.0f} s wall")
     if failed:
         print("\nFAILED:\n" + "\n".join(f"  - {f}" for f in failed))
