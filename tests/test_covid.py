@@ -272,5 +272,10 @@ def test_time_block_folds_on_real_data_share_no_day():
 def test_course_sample_stops_like_the_course_code():
     # The course's sample code breaks when early_stop_cnt > 200: after 201 epochs without improvement.
     assert covid.COURSE_SAMPLE.patience == 201
-    assert (covid.COURSE_SAMPLE.hidden, covid.COURSE_SAMPLE.lr, covid.COURSE_SAMPLE.momentum,
-            covid.COURSE_SAMPLE.batch_size, covid.COURSE_SAMPLE.max_epochs) == (64, 1e-3, 0.9, 270, 3000)
+    assert (
+        covid.COURSE_SAMPLE.hidden,
+        covid.COURSE_SAMPLE.lr,
+        covid.COURSE_SAMPLE.momentum,
+        covid.COURSE_SAMPLE.batch_size,
+        covid.COURSE_SAMPLE.max_epochs,
+    ) == (64, 1e-3, 0.9, 270, 3000)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linbook import timit, timit_standin
+from linbook import datadirs, timit, timit_standin
 
 N_TRAIN, N_TEST = 3000, 700
 
@@ -104,7 +104,14 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_default_standin_dir_is_in_linbooks_cache_not_in_linbook_data(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # linbook's cache folder is LINBOOK_CACHE when set (the tests' isolation fixture sets it),
+    # else the system's convention (datadirs.cache_dir): either way, not LINBOOK_DATA.
+    monkeypatch.setenv("LINBOOK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LINBOOK_DATA", str(tmp_path / "data"))
     folder = timit_standin.default_standin_dir(1000, 200, 3)
-    assert folder.parent == tmp_path / "cache" / "linbook" and "1000-200-3" in folder.name
+    assert folder.parent == tmp_path / "cache" and "1000-200-3" in folder.name
+    monkeypatch.delenv("LINBOOK_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = timit_standin.default_standin_dir(1000, 200, 3)
+    assert folder.parent == datadirs.cache_dir() and tmp_path / "data" not in folder.parents
+
