@@ -379,7 +379,7 @@ def test_parse_pdfimages():
 def test_page_size():
     info = "Title: x\nPages:           147\nPage size:       595.28 x 841.89 pts (A4)\n"
     assert check_pdf.page_size(info) == (595.28, 841.89)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="pdfinfo output has no 'Page size' line"):
         check_pdf.page_size("Pages: 3\n")
 
 
