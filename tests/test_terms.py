@@ -633,7 +633,9 @@ def missing_term_links(text: str, page: str, entries: list[Entry]) -> list[str]:
             problems.append(f"{entry.terms[0]}: never linked (write {{term}}`{entry.terms[0]}`)")
             continue
         for term in entry.terms:
-            emphasised = re.search(rf"(?<![*\w])\*{{1,2}}{re.escape(term)}\*{{1,2}}(?![*\w])", masked)
+            emphasised = re.search(
+                rf"(?<![*\w])\*{{1,2}}{re.escape(term)}\*{{1,2}}(?![*\w])", masked
+            )
             if emphasised and emphasised.start() < offsets[0]:
                 line = masked.count("\n", 0, emphasised.start()) + 1
                 problems.append(
@@ -664,7 +666,9 @@ def test_link_checker_on_planted_text():
 def test_glossary_says_where_each_term_is_introduced_and_that_page_exists():
     for entry in ENTRIES:
         page = introduced_in(entry)
-        assert page, f"glossary.md, line {entry.line} ({entry.terms[0]}): no 见 {{doc}}`chapters/...`"
+        assert page, (
+            f"glossary.md, line {entry.line} ({entry.terms[0]}): no 见 {{doc}}`chapters/...`"
+        )
         assert (REPO / "chapters" / f"{page}.md").is_file(), (
             f"glossary.md, line {entry.line} ({entry.terms[0]}): chapters/{page}.md does not exist "
             "(a chapter was renamed or split: point the entry to the page that introduces it now)"
