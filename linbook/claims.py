@@ -29,7 +29,7 @@ import random
 
 import numpy as np
 
-from .checks import check_int
+from .checks import check_int, check_value
 
 __all__ = [
     "SEED_OFFSET_ENV",
@@ -179,7 +179,9 @@ def measured(
     False
     """
     if above is None and below is None:
-        raise ValueError("measured() needs a bound: pass above=..., below=... or both")
+        check_value(
+            "above, below", (above, below), False, "a bound: pass above=..., below=... or both"
+        )
     value = float(value)
     margins = []
     if above is not None:

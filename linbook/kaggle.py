@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import datadirs, kaggle_clients
+from .checks import check_choice, check_type, check_value
 from .kaggle_clients import (
     SOURCE_RECORD,
     CompetitionDataNotFoundError,
@@ -212,14 +213,8 @@ COMPETITIONS: dict[str, CompetitionSpec] = {
 
 
 def _spec(competition: str) -> CompetitionSpec:
-    if not isinstance(competition, str):
-        raise TypeError(
-            f"competition must be a str such as 'ml2021spring-hw1', got {type(competition).__name__}"
-        )
-    if competition not in COMPETITIONS:
-        raise ValueError(
-            f"unknown competition {competition!r}; linbook knows {', '.join(sorted(COMPETITIONS))}"
-        )
+    check_type("competition", competition, str, "such as 'ml2021spring-hw1'")
+    check_choice("competition", competition, sorted(COMPETITIONS))
     return COMPETITIONS[competition]
 
 
@@ -441,11 +436,11 @@ def fetch_competition(
     spec = _spec(competition)
     if isinstance(sources, str):
         sources = (sources,)
-    if not sources or any(s not in kaggle_clients.SOURCES for s in sources):
-        raise ValueError(
-            "sources must be a non-empty sequence of "
-            f"{sorted(kaggle_clients.SOURCES)}, got {list(sources)!r}"
-        )
+    check_value(
+        "sources", list(sources),
+        bool(sources) and all(s in kaggle_clients.SOURCES for s in sources),
+        f"a non-empty sequence of {sorted(kaggle_clients.SOURCES)}",
+    )  # fmt: skip
     folder = find_competition(competition, data_dir)
     if folder is not None:
         return folder

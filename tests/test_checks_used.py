@@ -33,7 +33,6 @@ NOT_ARGUMENT_CHECKS: dict[tuple[str, str], str] = {
 #: Hand-written argument checks still in modules that other people were reworking when this
 #: test was written (issue 21); each must move to linbook.checks, and its entry go.
 PENDING: dict[tuple[str, str], str] = {
-    ("claims", "measured"): "claims.py (the lead)",
     ("covid", "MLPConfig.__post_init__"): "covid.py (the competition helper)",
     ("covid", "_check_mask"): "covid.py (the competition helper)",
     ("covid", "_state_index"): "covid.py (the competition helper)",
@@ -41,8 +40,6 @@ PENDING: dict[tuple[str, str], str] = {
     ("covid", "day_columns"): "covid.py (the competition helper)",
     ("covid", "fit_mlp"): "covid.py (the competition helper)",
     ("covid", "time_block_folds"): "covid.py (the competition helper)",
-    ("kaggle", "_spec"): "kaggle.py (the Kaggle helper)",
-    ("kaggle", "fetch_competition"): "kaggle.py (the Kaggle helper)",
     ("timit", "TimitData.split"): "timit.py (the competition helper)",
     ("timit", "_segments"): "timit.py (the competition helper)",
     ("timit", "labels_to_int"): "timit.py (the competition helper)",

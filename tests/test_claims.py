@@ -52,7 +52,7 @@ def test_measured_logs_its_margin_and_raises(monkeypatch, tmp_path):
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["margin"] for r in records] == [1.0, -0.5]
     assert [r["holds"] for r in records] == [True, False]
-    with pytest.raises(ValueError, match="needs a bound"):
+    with pytest.raises(ValueError, match="must be a bound"):
         claims.measured("no bound", 1.0)
 
 

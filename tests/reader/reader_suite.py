@@ -56,14 +56,14 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # linbook of this checkout, for the suite's own checks
 
-from linbook import fashion_mnist, kaggle, submission  # noqa: E402
+from linbook import datadirs, fashion_mnist, kaggle, submission  # noqa: E402
 
 FASHION_HOSTS = {
     "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
     "raw.githubusercontent.com",
 }
 DRIVE_HOSTS = {"drive.google.com", "drive.usercontent.google.com", "docs.google.com"}
-DEBIAN_DATASETS = Path("/usr/share/datasets")
+DEBIAN_DATASETS = datadirs.DEBIAN_DATASETS
 SKIP_IN_SNAPSHOT = {".git", "_build", ".venv", ".venv-reader", ".pytest_cache", ".ruff_cache"}
 
 
@@ -136,6 +136,8 @@ class Boundary:
         the TIMIT archive (372 MB) is not available here: Drive's error page instead."""
         if file_id in self.drive:
             name, path = self.drive[file_id]
+            # a slow link: the second of two chapters fetching at once must meet the first's lock
+            time.sleep(1.0)
             handler.send_file(path, "text/csv", filename=name)
             return
         body = b"<!DOCTYPE html><html><body>Google Drive - file unavailable</body></html>"
@@ -480,7 +482,7 @@ def main() -> int:
             problems.append(f"{request} was fetched {count} times (at most once per machine)")
     if len(notebooks) == len(list((REPO / "chapters").glob("*.ipynb"))):
         wanted = [f"fashion-mnist.s3-website.eu-central-1.amazonaws.com/{s}.gz"
-                  for s in fashion_mnist._FASHION_FILES]  # fmt: skip
+                  for s in (spec.name for spec in fashion_mnist.FASHION_MNIST_FILES)]  # fmt: skip
         wanted += [
             f"drive.google.com/uc?id={d.file_id}"
             for d in kaggle.COMPETITIONS["ml2021spring-hw1"].drive
@@ -493,6 +495,8 @@ def main() -> int:
     outside = [f for f in files_under(home) if not f.startswith(".cache/")]
     problems += [f"written outside the cache in the home folder: ~/{f}" for f in outside]
     problems += [f"left in the temp folder: {f}" for f in files_under(tmp)]
+    leftovers = [f for f in files_under(home) if ".lock" in f or ".download-" in f]
+    problems += [f"a lock or partial download was left behind: ~/{f}" for f in leftovers]
     # the chapters' submission files, from this run
     if (run / "pred.csv").exists() or "covid19.ipynb" in [n.name for n in notebooks]:
         sample = boundary.hw1 / "sampleSubmission.csv"
