@@ -38,6 +38,7 @@ from pathlib import Path
 
 from . import datadirs, kaggle_clients
 from .checks import check_choice, check_type, check_value
+from .datadirs import FileSpec
 from .kaggle_clients import (
     SOURCE_RECORD,
     CompetitionDataNotFoundError,
@@ -59,7 +60,6 @@ __all__ = [
     "CorruptArchiveError",
     "CompetitionDataNotFoundError",
     "UnexpectedFilesError",
-    "FileSpec",
     "DriveFile",
     "SubmissionSpec",
     "CompetitionSpec",
@@ -76,31 +76,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # What each competition holds
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    """One expected file of a competition.
-
-    ``rows`` is the number of data rows (CSV: lines after the header), or ``None`` where any
-    number is accepted (the ``.npy`` files: a smaller copy of the real data is still real
-    data); ``columns`` the number of CSV fields or the ``.npy`` array's ``shape[1]`` (``None``
-    for a 1-D array). ``header_start``/``header_end`` are the CSV's first and last column
-    names, ``dtype_kinds`` the accepted ``numpy.dtype.kind`` letters of an ``.npy`` array.
-    ``sha256`` is the checksum of the file the book was built with (a download that differs
-    gets a warning). A file with ``required=False`` is checked when present but may be
-    missing (the Google Drive copies of hw1 have no ``sampleSubmission.csv``).
-    """
-
-    name: str
-    kind: str  # "csv" or "npy"
-    rows: int | None
-    columns: int | None
-    header_start: tuple[str, ...] = ()
-    header_end: str | None = None
-    dtype_kinds: str = ""
-    required: bool = True
-    sha256: str | None = None
 
 
 @dataclass(frozen=True)
