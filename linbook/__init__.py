@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The modules whose every public name (their ``__all__``) is also a name of the package:
 #: the d2l-style core. The others are used as modules: ``from linbook import covid``.
@@ -85,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "markdown_table": "notebook",
     "glue_table": "notebook",
     "check_claim": "notebook",
+    "show_source": "notebook",
     "check": "notebook",
 }
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .checks import check_type, check_value
 
-__all__ = ["glue", "markdown_table", "glue_table", "check_claim", "check"]
+__all__ = ["glue", "markdown_table", "glue_table", "show_source", "check_claim", "check"]
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -135,6 +135,25 @@ def check_claim(condition: bool, claim: str, *, strict: bool = True) -> bool:
         "(the text describes the book's own data)."
     )
     return False
+
+
+def show_source(obj: Any) -> Any:
+    """Return the source code of a function, class or method as a Markdown Python block.
+
+    The chapters use it to show the code of the linbook helpers they teach, so that the
+    text and the code that runs cannot drift apart. As a cell's last expression it is
+    displayed; in a plain Python session, ``.data`` holds the Markdown text.
+
+    Examples
+    --------
+    >>> print(show_source(show_source).data.splitlines()[0])
+    ```python
+    """
+    import inspect
+
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{inspect.getsource(obj)}```")
 
 
 #: The former name of :func:`check_claim`, kept so that chapters written with it run.

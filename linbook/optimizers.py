@@ -1,7 +1,7 @@
 """Optimizers written from their formulas, for chapter 2.3.1 (训练技巧).
 
 * :class:`MomentumSGD`, :func:`descent_path`: gradient descent with momentum in the form
-  ``m_t = λ m_{t-1} - η g_{t-1}``, ``θ_t = θ_{t-1} + m_t``;
+  ``m_t = β m_{t-1} - η g_{t-1}``, ``θ_t = θ_{t-1} + m_t``;
 * :class:`AdaGrad`, :class:`RMSProp`, :class:`Adam`, :class:`AdamW`: the adaptive optimizers
   written from their formulas (with the hyperparameters of ``torch.optim``'s versions, which
   they reproduce), and :func:`optimizer_path` to follow any optimizer on a function.
@@ -60,11 +60,11 @@ class _ElementwiseOptimizer(torch.optim.Optimizer):
 class MomentumSGD(_ElementwiseOptimizer):
     """Gradient descent with momentum, written as a movement that remembers the last one.
 
-    ``m_t = λ m_{t-1} - η g_{t-1}`` and ``θ_t = θ_{t-1} + m_t`` with ``m_0 = 0``, where
-    ``g_{t-1}`` is the gradient at ``θ_{t-1}``, ``η = lr`` and ``λ = momentum``; the movement
+    ``m_t = β m_{t-1} - η g_{t-1}`` and ``θ_t = θ_{t-1} + m_t`` with ``m_0 = 0``, where
+    ``g_{t-1}`` is the gradient at ``θ_{t-1}``, ``η = lr`` and ``β = momentum``; the movement
     ``m`` of each parameter is kept in ``optimizer.state[p]["movement"]``. With a constant
-    ``lr`` this equals ``torch.optim.SGD(params, lr, momentum=λ)``, whose buffer is
-    ``b_t = λ b_{t-1} + g_{t-1}`` with ``θ_t = θ_{t-1} - η b_t``, i.e. ``m_t = -η b_t``.
+    ``lr`` this equals ``torch.optim.SGD(params, lr, momentum=β)``, whose buffer is
+    ``b_t = β b_{t-1} + g_{t-1}`` with ``θ_t = θ_{t-1} - η b_t``, i.e. ``m_t = -η b_t``.
 
     Examples
     --------
@@ -82,11 +82,11 @@ class MomentumSGD(_ElementwiseOptimizer):
         super().__init__(params, {"lr": lr, "momentum": momentum})
 
     def _update(self, param, grad, state, group) -> None:
-        """One step for one parameter: ``m = λ m - η g``, then ``θ = θ + m``."""
+        """One step for one parameter: ``m = β m - η g``, then ``θ = θ + m``."""
         if "movement" not in state:
             state["movement"] = torch.zeros_like(param)
         movement = state["movement"]
-        movement.mul_(group["momentum"]).add_(grad, alpha=-group["lr"])  # m = λ m - η g
+        movement.mul_(group["momentum"]).add_(grad, alpha=-group["lr"])  # m = β m - η g
         param.add_(movement)  # θ = θ + m
 
 
@@ -106,7 +106,7 @@ def descent_path(
     start
         the initial position (1-D).
     lr, momentum
-        η and λ of :class:`MomentumSGD` (``momentum=0``: plain gradient descent).
+        η and β of :class:`MomentumSGD` (``momentum=0``: plain gradient descent).
     num_steps
         number of updates.
 
