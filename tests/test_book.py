@@ -11,6 +11,8 @@ import jupytext
 import pytest
 import yaml
 
+import linbook
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
@@ -68,8 +70,12 @@ def test_first_code_cell_installs_linbook_from_the_configured_repository_only_in
         f"{md.name}: first code cell must detect Colab"
     )
     urls = re.findall(r"git\+(https://\S+?)[\"'\s]", first)
-    assert urls == [url], (
-        f"{md.name}: install URL {urls} differs from _config.yml repository.url {url}"
+    # the linbook that matches the book: the release tag of linbook.__version__, not a branch
+    # head that may have moved on (d2l's readers' most common complaint)
+    pinned = f"{url}@v{linbook.__version__}"
+    assert urls == [pinned], (
+        f"{md.name}: install URL {urls} must be {pinned} (_config.yml repository.url at the "
+        "tag of linbook.__version__)"
     )
     for cell in cells[1:]:
         assert "git+https://" not in cell.source, (
