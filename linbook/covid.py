@@ -35,6 +35,7 @@ from .model_selection import kfold_splits
 from .train import OPTIMIZERS, SCHEDULES, History, KeepBest, make_optimizer, make_scheduler
 
 __all__ = [
+    "COURSE_BASELINES",
     "STATES",
     "DAY_FEATURES",
     "day_columns",
@@ -432,6 +433,15 @@ class MLPConfig:
                 f"features must be a non-empty subset of covid.FEATURES; unknown: {_names(unknown)}"
             )
 
+
+#: Quoted from the course (ML 2021 Spring HW1, the TAs' grading script), not computed here: the
+#: RMSE of the simple, medium and strong baselines on the competition's (public, private)
+#: leaderboards.
+COURSE_BASELINES: dict[str, tuple[float, float]] = {
+    "simple": (2.03004, 2.04826),
+    "medium": (1.28359, 1.36937),
+    "strong": (0.88017, 0.89266),
+}
 
 #: The settings of the course's sample code (93 -> 64 -> 1, SGD with lr 0.001 and momentum
 #: 0.9, batches of 270, at most 3000 epochs, the target in its own units). The sample code
