@@ -70,7 +70,6 @@ _EXPORTS: dict[str, str] = {
     "sgd": "train",
     "History": "train",
     "KeepBest": "train",
-    "train_epochs": "train",
     "OPTIMIZERS": "train",
     "SCHEDULES": "train",
     "make_optimizer": "train",

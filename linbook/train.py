@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
@@ -48,7 +48,6 @@ __all__ = [
     "sgd",
     "History",
     "KeepBest",
-    "train_epochs",
     "OPTIMIZERS",
     "SCHEDULES",
     "make_optimizer",
@@ -429,65 +428,6 @@ class KeepBest:
         if self._state is None:
             raise ValueError("no epoch was recorded: call update() after each epoch first")
         model.load_state_dict(self._state)
-
-
-def train_epochs(
-    net: nn.Module,
-    one_epoch: Callable[[int], dict[str, float]],
-    num_epochs: int,
-    metrics: Sequence[str],
-    *,
-    monitor: str | None = None,
-    mode: str = "max",
-    patience: int | None = None,
-    on_epoch: Callable[[int, History], None] | None = None,
-) -> History:
-    """The epoch loop the competitions share: run ``one_epoch(epoch)`` (1-based) up to
-    ``num_epochs`` times, record its metrics and duration, keep the best weights.
-
-    ``one_epoch`` trains for one epoch and returns one value for each name of ``metrics``.
-    With ``monitor`` (one of ``metrics``) the weights of the epoch with the best value
-    (``mode`` ``"max"`` or ``"min"``; the first on ties) are loaded back at the end and
-    training stops after ``patience`` epochs without improvement (:class:`KeepBest`);
-    without it the last epoch's weights are kept. ``on_epoch(epoch, history)`` runs after
-    each epoch (to print a line, say). The model is left in evaluation mode.
-
-    Returns
-    -------
-    History
-        one entry per epoch run, with ``best_epoch`` (1-based) set.
-
-    Examples
-    --------
-    >>> net = nn.Linear(1, 1)
-    >>> scores = iter([0.5, 0.9, 0.7])
-    >>> history = train_epochs(net, lambda epoch: {"val_acc": next(scores)}, 3, ["val_acc"],
-    ...                        monitor="val_acc")
-    >>> history.val_acc, history.best_epoch
-    ([0.5, 0.9, 0.7], 2)
-    """
-    num_epochs = check_int("num_epochs", num_epochs, minimum=1)
-    history = History(*metrics)
-    if monitor is not None:
-        check_choice("monitor", monitor, tuple(metrics))
-    keep = KeepBest(mode=mode, patience=patience) if monitor is not None else None
-    for epoch in range(1, num_epochs + 1):
-        start = time.perf_counter()
-        values = one_epoch(epoch)
-        history.append(time.perf_counter() - start, **values)
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-        if keep is not None:
-            keep.update(net, values[monitor], epoch)
-            if keep.should_stop:
-                break
-    if keep is not None:
-        keep.restore(net)
-        history.best_epoch = keep.best_epoch
-    else:
-        history.best_epoch = len(history)
-    net.eval()
-    return history
 
 
 #: The optimizers :func:`make_optimizer` builds.

@@ -346,32 +346,3 @@ def test_model_device():
     assert T.model_device(nn.Linear(1, 1)) == torch.device("cpu")
     assert T.model_device(nn.ReLU()) == torch.device("cpu")  # no parameters
     assert T.model_device(lambda X: X) == torch.device("cpu")
-
-
-def test_train_epochs_keeps_the_best_weights_and_stops_after_patience():
-    net = nn.Linear(1, 1, bias=False)
-    losses = [3.0, 1.0, 2.0, 2.5, 0.5]
-
-    def one_epoch(epoch):
-        with torch.no_grad():
-            net.weight.fill_(float(epoch))  # the weights say which epoch they are from
-        return {"val_loss": losses[epoch - 1]}
-
-    printed = []
-    history = T.train_epochs(
-        net, one_epoch, 5, ["val_loss"], monitor="val_loss", mode="min", patience=2,
-        on_epoch=lambda epoch, h: printed.append((epoch, h.val_loss[-1])),
-    )  # fmt: skip
-    assert history.val_loss == [3.0, 1.0, 2.0, 2.5] and len(history.seconds) == 4  # stopped
-    assert history.best_epoch == 2 and float(net.weight) == 2.0 and not net.training
-    assert printed == [(1, 3.0), (2, 1.0), (3, 2.0), (4, 2.5)]
-
-
-def test_train_epochs_without_a_monitor_keeps_the_last_epoch():
-    net = nn.Linear(1, 1)
-    history = T.train_epochs(net, lambda e: {"train_loss": 1.0 / e}, 3, ["train_loss"])
-    assert history.best_epoch == 3 and history.train_loss == [1.0, 0.5, 1.0 / 3]
-    with pytest.raises(ValueError, match="monitor must be one of 'train_loss'; got 'val'"):
-        T.train_epochs(net, lambda e: {"train_loss": 1.0}, 3, ["train_loss"], monitor="val")
-    with pytest.raises(ValueError, match=r"values must be exactly one value for each of"):
-        T.train_epochs(net, lambda e: {"loss": 1.0}, 3, ["train_loss"])
