@@ -30,7 +30,15 @@ import torch
 from torch import nn
 
 from . import claims
-from .checks import check_choice, check_int, check_number, check_type
+from .checks import (
+    check_choice,
+    check_int,
+    check_number,
+    check_same_length,
+    check_tensor,
+    check_type,
+    check_value,
+)
 from .model_selection import kfold_splits
 from .train import OPTIMIZERS, SCHEDULES, History, KeepBest, make_optimizer, make_scheduler
 
@@ -131,8 +139,7 @@ def day_columns(day: int) -> list[str]:
     >>> day_columns(2)[:2]
     ['cli.1', 'ili.1']
     """
-    if day not in (1, 2, 3):
-        raise ValueError(f"day must be 1, 2 or 3, got {day!r}")
+    check_choice("day", day, (1, 2, 3))
     suffix = "" if day == 1 else f".{day - 1}"
     return [name + suffix for name in DAY_FEATURES]
 
@@ -164,57 +171,69 @@ def check_frame(df: pd.DataFrame, target: bool, features: Sequence[str] = FEATUR
     Raises
     ------
     TypeError
-        ``df`` is not a DataFrame, or a column is not numeric.
+        ``df`` is not a DataFrame.
     ValueError
-        missing or extra columns, NaN or infinite values, no rows.
+        duplicate, missing or extra columns, a column that is not numeric, NaN or infinite
+        values, no rows.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(
-            f"expected a pandas DataFrame (pd.read_csv of covid.*.csv), got {type(df).__name__}"
-        )
-    if df.columns.duplicated().any():
-        dup = list(df.columns[df.columns.duplicated()])
-        raise ValueError(
-            f"duplicate column names {_names(dup)}; read the CSV with "
-            "pandas.read_csv, which renames repeats to cli.1, cli.2 ..."
-        )
+    check_type("df", df, pd.DataFrame, hint="read covid.*.csv with pd.read_csv")
+    dup = list(df.columns[df.columns.duplicated()])
+    check_value(
+        "df",
+        df,
+        not dup,
+        "a DataFrame with unique column names",
+        got=f"duplicate column names {_names(dup)}; read the CSV with pandas.read_csv, "
+        "which renames repeats to cli.1, cli.2 ...",
+    )
     required = list(features) + ([TARGET] if target else [])
     allowed = set(TRAIN_COLUMNS)  # the competition's columns; unused ones are ignored
     missing = [c for c in required if c not in df.columns]
-    if missing:
-        hint = (
-            " (a test file has no target: use it for prediction, not training)"
-            if missing == [TARGET]
-            else "; the columns must be named as pandas.read_csv names covid.train.csv"
-        )
-        raise ValueError(f"missing column(s) {_names(missing)}{hint}")
+    hint = (
+        " (a test file has no target: use it for prediction, not training)"
+        if missing == [TARGET]
+        else "; the columns must be named as pandas.read_csv names covid.train.csv"
+    )
+    check_value(
+        "df",
+        df,
+        not missing,
+        "a DataFrame with every column used",
+        got=f"missing column(s) {_names(missing)}{hint}",
+    )
     extra = [c for c in df.columns if c not in allowed]
-    if extra:
-        raise ValueError(
-            f"unexpected column(s) {_names(extra)}: only the columns of "
-            "covid.train.csv are accepted (drop the others with "
-            "df.drop(columns=[...]))"
-        )
-    if len(df) == 0:
-        raise ValueError("the DataFrame has no rows")
+    check_value(
+        "df",
+        df,
+        not extra,
+        "a DataFrame with only the columns of covid.train.csv",
+        got=f"unexpected column(s) {_names(extra)}; drop them with df.drop(columns=[...])",
+    )
+    check_value("df", df, len(df) > 0, "a DataFrame with at least one row", got="no rows")
     bad_dtype = [
         c
         for c in required
         if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
     ]
-    if bad_dtype:
-        raise TypeError(
-            f"column(s) {_names(bad_dtype)} are not numeric (dtype "
-            f"{df[bad_dtype[0]].dtype}); convert them, e.g. with pd.to_numeric"
-        )
+    check_value(
+        "df",
+        df,
+        not bad_dtype,
+        "a DataFrame of numeric columns",
+        got=f"column(s) {_names(bad_dtype)} not numeric (dtype "
+        f"{df[bad_dtype[0]].dtype if bad_dtype else None}); convert them, e.g. with pd.to_numeric",
+    )
     values = df[required].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
-    if bad.any():
-        cols = [required[j] for j in np.flatnonzero(bad.any(axis=0))]
-        raise ValueError(
-            f"{int(bad.sum())} NaN or infinite value(s) in column(s) "
-            f"{_names(cols)}; fill or drop those rows first"
-        )
+    cols = [required[j] for j in np.flatnonzero(bad.any(axis=0))]
+    check_value(
+        "df",
+        df,
+        not bad.any(),
+        "a DataFrame of finite values",
+        got=f"{int(bad.sum())} NaN or infinite value(s) in column(s) {_names(cols)}; "
+        "fill or drop those rows first",
+    )
 
 
 def read_covid(folder: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -261,11 +280,22 @@ def _state_index(df: pd.DataFrame) -> np.ndarray:
     """The state (0 ... 39, the position in ``STATES``) of every row of ``df``."""
     check_type("df", df, pd.DataFrame)
     missing = [s for s in STATES if s not in df.columns]
-    if missing:
-        raise ValueError(f"missing state column(s) {_names(missing)}")
+    check_value(
+        "df",
+        df,
+        not missing,
+        "a DataFrame with the state columns of covid.train.csv",
+        got=f"missing state column(s) {_names(missing)}",
+    )
     onehot = df[list(STATES)].to_numpy(dtype=np.float64)
-    if not (np.isin(onehot, (0.0, 1.0)).all() and (onehot.sum(axis=1) == 1).all()):
-        raise ValueError("every row must have exactly one state column equal to 1 (one-hot)")
+    one_hot_rows = np.isin(onehot, (0.0, 1.0)).all(axis=1) & (onehot.sum(axis=1) == 1)
+    check_value(
+        "df",
+        df,
+        one_hot_rows.all(),
+        "one-hot in its state columns (exactly one equal to 1 in every row)",
+        got=f"{int((~one_hot_rows).sum())} row(s) that are not",
+    )
     return onehot.argmax(axis=1)
 
 
@@ -321,13 +351,20 @@ def time_block_folds(df: pd.DataFrame, k: int, gap: int = 2) -> list[tuple[np.nd
     val_parts: list[list[np.ndarray]] = [[] for _ in range(k)]
     for s in np.unique(state):
         rows = np.flatnonzero(state == s)
-        if np.any(np.diff(rows) != 1):
-            raise ValueError(
-                f"the rows of state {STATES[s]} are not consecutive; time_block_folds needs "
-                "each state's rows together and in time order, as in covid.train.csv"
-            )
-        if len(rows) < k:
-            raise ValueError(f"state {STATES[s]} has {len(rows)} row(s), fewer than k={k}")
+        check_value(
+            "df",
+            df,
+            not np.any(np.diff(rows) != 1),
+            "a DataFrame with each state's rows together and in time order, as in covid.train.csv",
+            got=f"the rows of state {STATES[s]} not consecutive",
+        )
+        check_value(
+            "k",
+            k,
+            len(rows) >= k,
+            "at most the number of rows of every state",
+            got=f"{k}, more than the {len(rows)} row(s) of state {STATES[s]}",
+        )
         for fold, (train_pos, val_pos) in enumerate(kfold_splits(len(rows), k, shuffle=False)):
             far = (train_pos < val_pos[0] - gap) | (train_pos > val_pos[-1] + gap)
             train_parts[fold].append(rows[train_pos[far]])
@@ -336,20 +373,32 @@ def time_block_folds(df: pd.DataFrame, k: int, gap: int = 2) -> list[tuple[np.nd
         (np.sort(np.concatenate(t)), np.sort(np.concatenate(v)))
         for t, v in zip(train_parts, val_parts)
     ]
-    if any(len(train_idx) == 0 for train_idx, _ in folds):
-        raise ValueError(f"gap={gap} leaves a fold without training rows; use a smaller gap or k")
+    check_value(
+        "gap",
+        gap,
+        all(len(train_idx) > 0 for train_idx, _ in folds),
+        "small enough to leave every fold some training rows",
+        got=f"{gap}, which leaves a fold without training rows; use a smaller gap or k",
+    )
     return folds
 
 
 def _check_mask(mask, n: int) -> np.ndarray:
     mask = np.asarray(mask)
-    if mask.dtype != bool or mask.shape != (n,):
-        raise ValueError(
-            f"dev_mask must be a boolean array of shape ({n},) (one entry per row, "
-            f"True for dev rows), got dtype {mask.dtype} and shape {mask.shape}"
-        )
-    if mask.all() or not mask.any():
-        raise ValueError("dev_mask must mark some rows, but not all, as dev rows")
+    check_value(
+        "dev_mask",
+        mask,
+        mask.dtype == bool and mask.shape == (n,),
+        f"a boolean array of shape ({n},) (one entry per row, True for dev rows)",
+        got=f"dtype {mask.dtype} and shape {mask.shape}",
+    )
+    check_value(
+        "dev_mask",
+        mask,
+        mask.any() and not mask.all(),
+        "True for some rows, but not all (the dev rows)",
+        got=f"{int(mask.sum())} of {n} rows marked",
+    )
     return mask
 
 
@@ -428,10 +477,13 @@ class MLPConfig:
         check_number("weight_decay", self.weight_decay, minimum=0)
         check_number("momentum", self.momentum, minimum=0, maximum=1)
         unknown = [f for f in self.features if f not in FEATURES]
-        if unknown or not self.features:
-            raise ValueError(
-                f"features must be a non-empty subset of covid.FEATURES; unknown: {_names(unknown)}"
-            )
+        check_value(
+            "features",
+            self.features,
+            bool(self.features) and not unknown,
+            "a non-empty subset of covid.FEATURES",
+            got=f"unknown {_names(unknown)}" if unknown else repr(self.features),
+        )
 
 
 #: Quoted from the course (ML 2021 Spring HW1, the TAs' grading script), not computed here: the
@@ -485,11 +537,9 @@ def fit_mlp(
     for name, t, ndim in (
         ("X_train", X_train, 2), ("y_train", y_train, 1), ("X_dev", X_dev, 2), ("y_dev", y_dev, 1),
     ):  # fmt: skip
-        check_type(name, t, torch.Tensor)
-        if t.ndim != ndim:
-            raise ValueError(f"{name} must be a {ndim}-D tensor, got shape {tuple(t.shape)}")
-    if len(X_train) != len(y_train) or len(X_dev) != len(y_dev):
-        raise ValueError("X and y must have the same number of rows")
+        check_tensor(name, t, ndim=ndim)
+    check_same_length("X_train", X_train, "y_train", y_train)
+    check_same_length("X_dev", X_dev, "y_dev", y_dev)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # such small matrices train fastest on one thread
     try:

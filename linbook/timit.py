@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import datadirs
-from .checks import check_int, check_number
+from .checks import check_int, check_number, check_value
 
 __all__ = [
     "COMPETITION",
@@ -118,9 +118,8 @@ class TimitData:
 
         ``val_ratio=0`` gives every row to training and an empty val range (a final run).
         """
-        check_number("val_ratio", val_ratio, minimum=0, maximum=1)
-        if val_ratio == 1:
-            raise ValueError("val_ratio must be < 1 (some rows must remain for training)")
+        # < 1: some rows must remain for training
+        check_number("val_ratio", val_ratio, minimum=0, maximum=1, strict_maximum=True)
         cut = int(len(self.train_x) * (1 - val_ratio))
         return slice(0, cut), slice(cut, len(self.train_x))
 
@@ -147,19 +146,25 @@ def labels_to_int(labels: np.ndarray) -> np.ndarray:
     array([ 0, 38,  7])
     """
     labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
-    if labels.dtype.kind in "US":
-        try:
-            out = labels.astype(np.int64)
-        except ValueError as err:
-            raise ValueError(f"labels must be class ids '0' … '38': {err}") from None
-    elif labels.dtype.kind in "iu":
+    check_value("labels", labels, labels.ndim == 1, "1-D", got=f"shape {labels.shape}")
+    kind = labels.dtype.kind
+    check_value(
+        "labels", labels, kind in "USiu", "strings or integers", got=f"dtype {labels.dtype}"
+    )
+    problem = ""
+    try:
         out = labels.astype(np.int64)
-    else:
-        raise ValueError(f"labels must be strings or integers, got dtype {labels.dtype}")
-    if len(out) and (out.min() < 0 or out.max() >= N_CLASSES):
-        raise ValueError(f"labels must lie in 0 … {N_CLASSES - 1}, found {out.min()} … {out.max()}")
+    except ValueError as err:  # a string that is not an integer
+        out, problem = np.zeros(0, dtype=np.int64), str(err)
+    check_value("labels", labels, not problem, f"class ids '0' … '{N_CLASSES - 1}'", got=problem)
+    in_range = len(out) == 0 or (out.min() >= 0 and out.max() < N_CLASSES)
+    check_value(
+        "labels",
+        labels,
+        in_range,
+        f"class ids in 0 … {N_CLASSES - 1}",
+        got="" if in_range else f"values {out.min()} … {out.max()}",
+    )
     return out
 
 
@@ -268,8 +273,13 @@ def utterance_starts(x: np.ndarray, chunk: int = 65536) -> np.ndarray:
     ``t - 5 … t + 5``: the first 10 frames of one equal the last 10 of the other. Where they
     differ, a new utterance begins. Row 0 always starts one. Reads ``x`` in chunks.
     """
-    if x.ndim != 2 or x.shape[1] != N_FEATURES:
-        raise ValueError(f"x must have shape (n, {N_FEATURES}), got {x.shape}")
+    check_value(
+        "x",
+        x,
+        x.ndim == 2 and x.shape[1] == N_FEATURES,
+        f"an array of shape (n, {N_FEATURES})",
+        got=f"shape {x.shape}",
+    )
     starts = [np.array([0])] if len(x) else []
     for a in range(0, len(x) - 1, chunk):
         b = min(a + chunk + 1, len(x))
@@ -284,8 +294,13 @@ def _segments(n: int, starts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray
     if starts is None:
         starts = np.array([0])
     starts = np.unique(np.concatenate([[0], np.asarray(starts, dtype=np.int64)]))
-    if starts.max() >= n and n > 0:
-        raise ValueError(f"utterance starts must be < {n}")
+    check_value(
+        "starts",
+        starts,
+        n == 0 or starts.max() < n,
+        f"row indices < {n} (the number of rows)",
+        got=f"{starts.max()} among them",
+    )
     ends = np.append(starts[1:], n)
     seg = np.searchsorted(starts, np.arange(n), side="right") - 1
     return starts[seg], ends[seg]
@@ -305,10 +320,10 @@ def smooth_proba(proba: np.ndarray, window: int, starts: np.ndarray | None = Non
     array([0, 0, 0, 0, 0])
     """
     proba = np.asarray(proba, dtype=np.float64)
-    if proba.ndim != 2:
-        raise ValueError(f"proba must be 2-D (rows, classes), got shape {proba.shape}")
-    if check_int("window", window, minimum=1) % 2 == 0:
-        raise ValueError(f"window must be a positive odd int, got {window!r}")
+    check_value("proba", proba, proba.ndim == 2, "2-D (rows, classes)", got=f"shape {proba.shape}")
+    check_value(
+        "window", window, check_int("window", window, minimum=1) % 2 == 1, "a positive odd int"
+    )
     n = len(proba)
     if window == 1 or n == 0:
         return proba.astype(np.float32)
@@ -334,9 +349,20 @@ def majority_filter(pred: np.ndarray, window: int, starts: np.ndarray | None = N
     array([3, 3, 3, 3, 3])
     """
     pred = np.asarray(pred)
-    if pred.ndim != 1 or pred.dtype.kind not in "iu":
-        raise ValueError("pred must be a 1-D array of integer class indices")
-    if len(pred) and (pred.min() < 0 or pred.max() >= N_CLASSES):
-        raise ValueError(f"pred must lie in 0 … {N_CLASSES - 1}")
+    check_value(
+        "pred",
+        pred,
+        pred.ndim == 1 and pred.dtype.kind in "iu",
+        "a 1-D array of integer class indices",
+        got=f"shape {pred.shape} and dtype {pred.dtype}",
+    )
+    in_range = len(pred) == 0 or (pred.min() >= 0 and pred.max() < N_CLASSES)
+    check_value(
+        "pred",
+        pred,
+        in_range,
+        f"class indices in 0 … {N_CLASSES - 1}",
+        got="" if in_range else f"values {pred.min()} … {pred.max()}",
+    )
     one_hot = np.eye(N_CLASSES, dtype=np.float32)[pred]
     return smooth_proba(one_hot, window, starts).argmax(axis=1)

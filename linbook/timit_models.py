@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_choice, check_int, check_number, check_type
+from .checks import check_choice, check_int, check_number, check_type, check_value
 from .data import MemmapLoader
 from .timit import FRAME_DIM, N_CLASSES, N_CONTEXT, N_FEATURES, REAL_SHAPES, TimitData
 from .train import (
@@ -73,8 +73,7 @@ def sample_model(hidden: tuple[int, int, int] = SAMPLE_HIDDEN) -> nn.Sequential:
     [1024, 512, 128, 39]
     """
     hidden = tuple(hidden)
-    if len(hidden) != 3:
-        raise ValueError(f"hidden must hold three widths, got {hidden!r}")
+    check_value("hidden", hidden, len(hidden) == 3, "three widths")
     for width in hidden:
         check_int("hidden width", width, minimum=1)
     widths = (N_FEATURES, *hidden)
@@ -87,11 +86,9 @@ def sample_model(hidden: tuple[int, int, int] = SAMPLE_HIDDEN) -> nn.Sequential:
 
 def _check_frames(frames: int) -> int:
     frames = check_int("frames", frames, minimum=1, maximum=N_CONTEXT)
-    if frames % 2 == 0:
-        raise ValueError(
-            f"frames must be odd (the centre frame and as many on each side), got {frames}"
-        )
-    return frames
+    return check_value(
+        "frames", frames, frames % 2 == 1, "odd (the centre frame and as many on each side)"
+    )
 
 
 class CenterFrames(nn.Module):
@@ -188,9 +185,8 @@ class TrainConfig:
         _check_frames(self.frames)
         for name in ("hidden", "depth", "batch_size", "num_epochs"):
             check_int(name, getattr(self, name), minimum=1)
-        check_number("val_ratio", self.val_ratio, minimum=0, maximum=1)
-        if self.val_ratio == 1:
-            raise ValueError("val_ratio must be < 1 (some rows must remain for training)")
+        # < 1: some rows must remain for training
+        check_number("val_ratio", self.val_ratio, minimum=0, maximum=1, strict_maximum=True)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -30,27 +30,6 @@ NOT_ARGUMENT_CHECKS: dict[tuple[str, str], str] = {
     ("train", "KeepBest.restore"): "the state: no epoch recorded yet",
 }
 
-#: Hand-written argument checks still in modules that other people were reworking when this
-#: test was written (issue 21); each must move to linbook.checks, and its entry go.
-PENDING: dict[tuple[str, str], str] = {
-    ("covid", "MLPConfig.__post_init__"): "covid.py (the competition helper)",
-    ("covid", "_check_mask"): "covid.py (the competition helper)",
-    ("covid", "_state_index"): "covid.py (the competition helper)",
-    ("covid", "check_frame"): "covid.py (the competition helper)",
-    ("covid", "day_columns"): "covid.py (the competition helper)",
-    ("covid", "fit_mlp"): "covid.py (the competition helper)",
-    ("covid", "time_block_folds"): "covid.py (the competition helper)",
-    ("timit", "TimitData.split"): "timit.py (the competition helper)",
-    ("timit", "_segments"): "timit.py (the competition helper)",
-    ("timit", "labels_to_int"): "timit.py (the competition helper)",
-    ("timit", "majority_filter"): "timit.py (the competition helper)",
-    ("timit", "smooth_proba"): "timit.py (the competition helper)",
-    ("timit", "utterance_starts"): "timit.py (the competition helper)",
-    ("timit_models", "TrainConfig.__post_init__"): "timit_models.py (the competition helper)",
-    ("timit_models", "_check_frames"): "timit_models.py (the competition helper)",
-    ("timit_models", "sample_model"): "timit_models.py (the competition helper)",
-}
-
 
 def _raises(path: Path):
     """Yield (qualified function name, exception name, line) for each raise of CHECKED."""
@@ -81,7 +60,7 @@ def _found() -> dict[tuple[str, str], list[str]]:
 
 
 def test_no_hand_rolled_argument_check_outside_checks():
-    allowed = {**NOT_ARGUMENT_CHECKS, **PENDING}
+    allowed = NOT_ARGUMENT_CHECKS
     offenders = [
         f"{where} in {module}.{function}: use linbook.checks"
         for (module, function), places in _found().items()
@@ -94,7 +73,7 @@ def test_no_hand_rolled_argument_check_outside_checks():
 def test_the_allow_list_names_only_raises_that_exist():
     """An entry whose raise has gone (moved to checks, or renamed) is removed from the list."""
     found = _found()
-    stale = [key for key in {**NOT_ARGUMENT_CHECKS, **PENDING} if key not in found]
+    stale = [key for key in NOT_ARGUMENT_CHECKS if key not in found]
     assert stale == []
 
 

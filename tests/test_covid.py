@@ -79,7 +79,7 @@ def test_standardizer_uses_fitted_statistics():
         (lambda df: df.assign(extra=1.0), ValueError, "unexpected column.*extra"),
         (lambda df: df.assign(**{"ili": np.nan}), ValueError, "NaN.*'ili'"),
         (lambda df: df.assign(**{"shop": np.inf}), ValueError, "infinite.*'shop'"),
-        (lambda df: df.assign(**{"AL": "yes"}), TypeError, "'AL'.*not numeric"),
+        (lambda df: df.assign(**{"AL": "yes"}), ValueError, "'AL'.*not numeric"),
         (lambda df: df.iloc[:0], ValueError, "no rows"),
         (lambda df: df.to_numpy(), TypeError, "DataFrame"),
     ],
@@ -237,7 +237,7 @@ def test_time_block_folds_gap_zero_is_plain_blocks():
 @pytest.mark.parametrize(
     "df, k, gap, error, match",
     [
-        (state_frame([3, 5]), 4, 0, ValueError, "fewer than k=4"),
+        (state_frame([3, 5]), 4, 0, ValueError, "k must be at most.*3 row"),
         (state_frame([6]), 1, 0, ValueError, "k must be"),
         (state_frame([6]), 2, -1, ValueError, "gap must be"),
         (state_frame([4]), 2, 5, ValueError, "without training rows"),

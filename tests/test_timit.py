@@ -8,47 +8,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TIMIT_N_TEST, TIMIT_N_TRAIN
 
 from linbook import submission, timit, timit_models, timit_standin
 
 HW2 = "ml2021spring-hw2"
-N_TRAIN, N_TEST = 3000, 700
-
-
-@pytest.fixture(scope="module")
-def standin(tmp_path_factory) -> Path:
-    return timit_standin.make_standin(
-        tmp_path_factory.mktemp("timit") / "standin", n_train=N_TRAIN, n_test=N_TEST
-    )
-
-
-@pytest.fixture(scope="module")
-def data(standin) -> timit.TimitData:
-    return timit.load_timit(standin)
+N_TRAIN, N_TEST = TIMIT_N_TRAIN, TIMIT_N_TEST  # the shared stand-in's size (conftest)
 
 
 # --- loading ----------------------------------------------------------------------------------
 
 
-def test_load_timit_memory_maps_and_reports_a_standin(data):
-    assert isinstance(data.train_x, np.memmap) and isinstance(data.test_x, np.memmap)
-    assert not data.train_x.flags.writeable
-    assert data.train_y.dtype == np.int64 and data.train_y.max() <= 38
-    assert data.source == "stand-in" and data.is_standin
-    assert "STAND-IN" in data.describe() and "NOT TIMIT" in data.describe()
-    train, val = data.split(0.2)
+def test_load_timit_memory_maps_and_reports_a_standin(timit_data):
+    assert isinstance(timit_data.train_x, np.memmap) and isinstance(timit_data.test_x, np.memmap)
+    assert not timit_data.train_x.flags.writeable
+    assert timit_data.train_y.dtype == np.int64 and timit_data.train_y.max() <= 38
+    assert timit_data.source == "stand-in" and timit_data.is_standin
+    assert "STAND-IN" in timit_data.describe() and "NOT TIMIT" in timit_data.describe()
+    train, val = timit_data.split(0.2)
     assert (train.start, train.stop, val.start, val.stop) == (0, 2400, 2400, N_TRAIN)
     with pytest.raises(ValueError, match="val_ratio"):
-        data.split(1.0)
+        timit_data.split(1.0)
 
 
-def test_where_the_files_came_from_decides_real_or_stand_in_not_their_shape(tmp_path, standin):
+def test_where_the_files_came_from_decides_real_or_stand_in_not_their_shape(
+    tmp_path, timit_standin_dir
+):
     folder = tmp_path / "copy"
     folder.mkdir()
     for name in timit.FILES:
-        (folder / name).write_bytes((standin / name).read_bytes())
+        (folder / name).write_bytes((timit_standin_dir / name).read_bytes())
     assert timit.load_timit(folder).source == "real"  # no marker: a reader's (small) data set
-    (folder / timit.STANDIN_MARKER).write_text((standin / timit.STANDIN_MARKER).read_text())
+    (folder / timit.STANDIN_MARKER).write_text(
+        (timit_standin_dir / timit.STANDIN_MARKER).read_text()
+    )
     assert timit.load_timit(folder).source == "stand-in"
 
 
@@ -117,7 +110,7 @@ def test_open_competition_data_never_replaces_broken_real_files(monkeypatch, tmp
 
 
 def test_open_competition_data_falls_back_to_the_standin_when_the_download_fails(
-    monkeypatch, tmp_path, standin
+    monkeypatch, tmp_path, timit_standin_dir
 ):
     from linbook import kaggle, kaggle_clients
 
@@ -132,11 +125,11 @@ def test_open_competition_data_falls_back_to_the_standin_when_the_download_fails
         raise ConnectionError("Name or service not known")
 
     monkeypatch.setattr(kaggle_clients, "_gdown_download", offline)
-    data = timit.open_competition_data(standin_dir=standin, quiet=True)
-    assert data.is_standin and data.folder == standin
+    data = timit.open_competition_data(standin_dir=timit_standin_dir, quiet=True)
+    assert data.is_standin and data.folder == timit_standin_dir
     assert "NoNetworkError" in data.note
     assert kaggle.find_competition("ml2021spring-hw2") is None  # nothing half-downloaded
-    no_download = timit.open_competition_data(download=False, standin_dir=standin)
+    no_download = timit.open_competition_data(download=False, standin_dir=timit_standin_dir)
     assert no_download.is_standin and "download=False" in no_download.note
 
 
@@ -254,7 +247,7 @@ def test_configs_document_the_course_settings_and_a_real_run():
         timit_models.TrainConfig(lr=0)
 
 
-def test_fit_is_reproducible_and_keeps_the_best_epoch(data):
+def test_fit_is_reproducible_and_keeps_the_best_epoch(timit_data):
     config = replace(
         timit_models.CONFIGS["stand-in"]["improved"],
         hidden=64,
@@ -262,22 +255,22 @@ def test_fit_is_reproducible_and_keeps_the_best_epoch(data):
         num_epochs=3,
         batch_size=128,
     )
-    net, a = timit_models.fit(data, config, seed=0, device="cpu")
-    _, b = timit_models.fit(data, config, seed=0, device="cpu")
+    net, a = timit_models.fit(timit_data, config, seed=0, device="cpu")
+    _, b = timit_models.fit(timit_data, config, seed=0, device="cpu")
     assert a.val_acc == b.val_acc and len(a) == 3
     best_epoch, best_acc = a.best("val_acc")
     assert a.best_epoch == best_epoch and 1 <= best_epoch <= 3
     assert best_acc > 3 / 39  # well above chance after 3 epochs
     # the returned net is the best epoch's: its accuracy on val is the best val_acc
-    _, val = data.split(config.val_ratio)
-    proba = timit_models.predict_proba(net, data.train_x, val)
+    _, val = timit_data.split(config.val_ratio)
+    proba = timit_models.predict_proba(net, timit_data.train_x, val)
     assert proba.shape == (N_TRAIN - 2400, 39)
     np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
-    assert (proba.argmax(1) == data.train_y[val]).mean() == pytest.approx(best_acc)
+    assert (proba.argmax(1) == timit_data.train_y[val]).mean() == pytest.approx(best_acc)
 
 
-def test_fit_with_val_ratio_zero_trains_on_every_row_and_keeps_the_last_epoch(data):
-    assert data.split(0.0) == (slice(0, N_TRAIN), slice(N_TRAIN, N_TRAIN))
+def test_fit_with_val_ratio_zero_trains_on_every_row_and_keeps_the_last_epoch(timit_data):
+    assert timit_data.split(0.0) == (slice(0, N_TRAIN), slice(N_TRAIN, N_TRAIN))
     config = replace(
         timit_models.CONFIGS["stand-in"]["improved"],
         hidden=32,
@@ -285,7 +278,7 @@ def test_fit_with_val_ratio_zero_trains_on_every_row_and_keeps_the_last_epoch(da
         num_epochs=2,
         val_ratio=0.0,
     )
-    net, history = timit_models.fit(data, config, seed=0, device="cpu")
+    net, history = timit_models.fit(timit_data, config, seed=0, device="cpu")
     assert history.best_epoch == 2 and all(np.isnan(history.val_acc))
     assert not net.training and 0 < history.train_acc[-1] <= 1
     with pytest.raises(ValueError, match="val_ratio"):
@@ -348,11 +341,13 @@ def test_majority_filter_removes_isolated_labels():
         timit.majority_filter(np.array([0.5]), 3)
 
 
-def test_pipeline_on_a_small_standin_writes_a_valid_submission(tmp_path, data):
+def test_pipeline_on_a_small_standin_writes_a_valid_submission(tmp_path, timit_data):
     config = replace(timit_models.CONFIGS["stand-in"]["improved"], hidden=64, depth=2, num_epochs=1)
-    net, _ = timit_models.fit(data, config, seed=0, device="cpu")
+    net, _ = timit_models.fit(timit_data, config, seed=0, device="cpu")
     proba = timit.smooth_proba(
-        timit_models.predict_proba(net, data.test_x), 7, timit.utterance_starts(data.test_x)
+        timit_models.predict_proba(net, timit_data.test_x),
+        7,
+        timit.utterance_starts(timit_data.test_x),
     )
     path = submission.write_submission(HW2, tmp_path / "prediction.csv", proba.argmax(1))
     assert len(submission.check_submission(HW2, path, N_TEST)) == N_TEST
