@@ -84,9 +84,7 @@ _EXPORTS: dict[str, str] = {
     "glue": "notebook",
     "markdown_table": "notebook",
     "glue_table": "notebook",
-    "check_claim": "notebook",
     "show_source": "notebook",
-    "check": "notebook",
 }
 
 __all__ = sorted(_EXPORTS)

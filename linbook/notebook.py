@@ -1,11 +1,7 @@
 """Notebook helpers: ``glue`` that also works where myst-nb is not installed (e.g. Colab),
-``glue_table`` for numbered tables computed by a cell, and ``check_claim`` for the claims of the
-text that hold for the book's own data but may not on a reader's.
-
-``check_claim`` was first called ``check``; that name still works (chapters call it) but reads
-too much like the module :mod:`linbook.checks` (argument checks, a different thing): new code
-uses ``check_claim``, or :func:`linbook.measured` / :func:`linbook.build_fact`
-(:mod:`linbook.claims`)."""
+``glue_table`` for numbered tables computed by a cell, and ``show_source`` for the code the
+chapters teach. The chapters' claims are checked with :mod:`linbook.claims`
+(:func:`linbook.measured`, :func:`linbook.build_fact`)."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ from typing import Any
 
 from .checks import check_type, check_value
 
-__all__ = ["glue", "markdown_table", "glue_table", "show_source", "check_claim", "check"]
+__all__ = ["glue", "markdown_table", "glue_table", "show_source"]
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -110,33 +106,6 @@ def glue_table(name: str, table: Any, floatfmt: str = ".3f", index: bool = True)
     glue(name, Markdown(markdown_table(table, floatfmt, index)), display=True)
 
 
-def check_claim(condition: bool, claim: str, *, strict: bool = True) -> bool:
-    """Check a claim of the text about a measured result; return whether it held.
-
-    With ``strict`` (where the book is built, on the data the text describes) a claim that
-    does not hold stops the notebook, like ``assert``. Without it (a reader's run on other
-    data, e.g. the real TIMIT files) the notebook goes on and prints a visible note, so that
-    an hour of training is never lost to a claim about the stand-in data.
-
-    Examples
-    --------
-    >>> check_claim(2 > 1, "two exceeds one")
-    True
-    >>> check_claim(1 > 2, "one exceeds two", strict=False)
-    Note: on this run the text's claim "one exceeds two" did not hold (the text describes the book's own data).
-    False
-    """
-    if condition:
-        return True
-    if strict:
-        raise AssertionError(f"the text claims that {claim}, but on this run it does not hold")
-    print(
-        f'Note: on this run the text\'s claim "{claim}" did not hold '
-        "(the text describes the book's own data)."
-    )
-    return False
-
-
 def show_source(obj: Any) -> Any:
     """Return the source code of a function, class or method as a Markdown Python block.
 
@@ -154,7 +123,3 @@ def show_source(obj: Any) -> Any:
     from IPython.display import Markdown
 
     return Markdown(f"```python\n{inspect.getsource(obj)}```")
-
-
-#: The former name of :func:`check_claim`, kept so that chapters written with it run.
-check = check_claim

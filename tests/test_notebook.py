@@ -4,7 +4,6 @@ import sys
 import pandas as pd
 import pytest
 
-import linbook
 from linbook import glue, notebook
 
 
@@ -57,16 +56,3 @@ def test_markdown_table_needs_a_dataframe():
     ]
     with pytest.raises(TypeError, match="table must be a DataFrame, got dict"):
         notebook.markdown_table({"acc": [0.8]})
-
-
-def test_check_claim_stops_the_notebook_when_strict_and_notes_otherwise(capsys):
-    assert notebook.check_claim(True, "it holds") is True
-    with pytest.raises(AssertionError, match="the text claims that one exceeds two, but on this"):
-        notebook.check_claim(1 > 2, "one exceeds two")
-    assert capsys.readouterr().out == ""
-    assert notebook.check_claim(False, "one exceeds two", strict=False) is False
-    assert 'claim "one exceeds two" did not hold' in capsys.readouterr().out
-
-
-def test_check_is_the_former_name_of_check_claim():
-    assert linbook.check is notebook.check_claim is linbook.check_claim
