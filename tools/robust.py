@@ -7,7 +7,7 @@ another CPU or a GPU, another PyTorch, and (in effect) other seeds. This runs ev
 * an older PyTorch line that Colab shipped (2.8), with one thread;
 * PyTorch's CPU-only wheel (2.13.0+cpu, without torchvision),
 
-two configurations at a time, each in its own kernel with its own working folder. Every chapter
+two executions at a time, each in its own kernel with its own working folder. Every chapter
 must complete in every configuration. Each kernel logs its claims (``LINBOOK_CLAIMS_LOG``, see
 :mod:`linbook.claims`); the matrix prints, per chapter, the closest margin of every measured
 claim (kind b) and the facts of the build (kind c) that differed, and writes the table to
@@ -103,8 +103,8 @@ def make_kernel(jupyter: Path, name: str, python: Path, env: dict[str, str]) -> 
     )
 
 
-def run_config(config: Config, notebooks: list[Path], work: Path, timeout: int) -> dict:
-    """Execute every notebook in one configuration; return its results."""
+def run_notebook(config: Config, notebook: Path, work: Path, timeout: int) -> dict:
+    """Execute one notebook in one configuration; return its time, error and logged claims."""
     base_env = {
         "PYTHONHASHSEED": "0",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
@@ -114,32 +114,29 @@ def run_config(config: Config, notebooks: list[Path], work: Path, timeout: int) 
     for name in ("LINBOOK_DATA", "LINBOOK_CACHE", "HOME", "PATH", "XDG_CACHE_HOME"):
         if name in os.environ:
             base_env[name] = os.environ[name]
-    results = {}
-    for notebook in notebooks:
-        run_dir = work / config.name / notebook.stem
-        run_dir.mkdir(parents=True)
-        log = run_dir / "claims.jsonl"
-        kernel = f"robust-{config.name}-{notebook.stem}"
-        env = {**base_env, **config.env, "LINBOOK_CLAIMS_LOG": str(log)}
-        make_kernel(work / "jupyter", kernel, python_of(config), env)
-        nb = nbformat.read(notebook, as_version=4)
-        client = NotebookClient(
-            nb, timeout=timeout, kernel_name=kernel, resources={"metadata": {"path": str(run_dir)}}
-        )
-        start = time.perf_counter()
-        error = ""
-        try:
-            client.execute()
-        except Exception as err:  # CellExecutionError, DeadKernelError, timeouts
-            error = f"{type(err).__name__}: {str(err)[-1500:]}"
-        seconds = time.perf_counter() - start
-        claims = []
-        if log.exists():
-            claims = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-        results[notebook.stem] = {"seconds": round(seconds, 1), "error": error, "claims": claims}
-        status = "FAILED" if error else "ok"
-        print(f"  [{config.name}] {notebook.stem:<24} {seconds:6.1f} s  {status}", flush=True)
-    return results
+    run_dir = work / config.name / notebook.stem
+    run_dir.mkdir(parents=True)
+    log = run_dir / "claims.jsonl"
+    kernel = f"robust-{config.name}-{notebook.stem}"
+    env = {**base_env, **config.env, "LINBOOK_CLAIMS_LOG": str(log)}
+    make_kernel(work / "jupyter", kernel, python_of(config), env)
+    nb = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=kernel, resources={"metadata": {"path": str(run_dir)}}
+    )
+    start = time.perf_counter()
+    error = ""
+    try:
+        client.execute()
+    except Exception as err:  # CellExecutionError, DeadKernelError, timeouts
+        error = f"{type(err).__name__}: {str(err)[-1500:]}"
+    seconds = time.perf_counter() - start
+    claims = []
+    if log.exists():
+        claims = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    status = "FAILED" if error else "ok"
+    print(f"  [{config.name}] {notebook.stem:<24} {seconds:6.1f} s  {status}", flush=True)
+    return {"seconds": round(seconds, 1), "error": error, "claims": claims}
 
 
 def summarize(configs: list[Config], results: dict[str, dict]) -> dict:
@@ -247,11 +244,15 @@ def main() -> int:
     os.environ["JUPYTER_PATH"] = str(work / "jupyter")
     print(f"robustness matrix: {len(notebooks)} chapters x {len(configs)} configurations, "
           f"{args.jobs} at a time")  # fmt: skip
-    results: dict[str, dict] = {}
+    # Every (configuration, chapter) pair is one job; two run at a time, the longest chapters
+    # first, so that both cores stay busy to the end.
+    results = {c.name: {} for c in configs}
+    jobs = [(c, nb) for nb in notebooks for c in configs]
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_config, c, notebooks, work, args.timeout): c for c in configs}
+        futures = {pool.submit(run_notebook, c, nb, work, args.timeout): (c, nb) for c, nb in jobs}
         for future in concurrent.futures.as_completed(futures):
-            results[futures[future].name] = future.result()
+            config, notebook = futures[future]
+            results[config.name][notebook.stem] = future.result()
     table = summarize(configs, results)
     wall = time.perf_counter() - started
 
