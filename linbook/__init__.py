@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "SEED_OFFSET_ENV": "claims",
     "BUILD_ENV": "claims",
     "CLAIMS_LOG_ENV": "claims",
+    "CALIBRATE_ENV": "claims",
     "try_gpu": "train",
     "model_device": "train",
     "Accumulator": "train",
