@@ -32,6 +32,16 @@ import numpy as np
 
 from . import datadirs
 from .checks import check_int, check_number, check_value
+from .timit_format import (  # the files' format, shared with timit_standin
+    COMPETITION,
+    FILES,
+    FRAME_DIM,
+    N_CLASSES,
+    N_CONTEXT,
+    N_FEATURES,
+    REAL_SHAPES,
+    STANDIN_MARKER,
+)
 
 __all__ = [
     "COMPETITION",
@@ -54,17 +64,6 @@ __all__ = [
     "majority_filter",
 ]
 
-COMPETITION = "ml2021spring-hw2"
-N_CLASSES = 39
-N_CONTEXT = 11  # frames per row: the frame and 5 neighbours on each side
-FRAME_DIM = 39  # 13 MFCC + 13 Δ + 13 ΔΔ
-N_FEATURES = N_CONTEXT * FRAME_DIM  # 429
-FILES = ("train_11.npy", "train_label_11.npy", "test_11.npy")
-REAL_SHAPES: dict[str, tuple[int, ...]] = {
-    "train_11.npy": (1_229_932, N_FEATURES),
-    "train_label_11.npy": (1_229_932,),
-    "test_11.npy": (451_552, N_FEATURES),
-}
 # Quoted from the course (ML 2021 Spring HW2), not computed here: the accuracy of the simple and
 # strong baselines on the competition's public and private leaderboards, and the best
 # validation accuracy that the course's sample notebook prints on the real data (last 20 % of
@@ -74,9 +73,6 @@ COURSE_BASELINES: dict[str, dict[str, float]] = {
     "strong": {"public": 0.76023, "private": 0.76118},
 }
 COURSE_SAMPLE_VAL_ACC = 0.702
-
-#: The file that marks a folder as the stand-in of :mod:`linbook.timit_standin`.
-STANDIN_MARKER = "STANDIN.json"
 
 
 class TimitDataError(ValueError):

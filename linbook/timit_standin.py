@@ -23,10 +23,9 @@ import numpy as np
 
 from .checks import check_int
 from .datadirs import cache_dir
-from .timit import FILES, N_CLASSES, N_CONTEXT, N_FEATURES, REAL_SHAPES, STANDIN_MARKER
+from .timit_format import FILES, N_CLASSES, N_CONTEXT, N_FEATURES, REAL_SHAPES, STANDIN_MARKER
 
 __all__ = [
-    "STANDIN_MARKER",
     "STANDIN_TRAIN_ROWS",
     "STANDIN_TEST_ROWS",
     "make_standin",
