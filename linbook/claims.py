@@ -48,10 +48,10 @@ __all__ = [
 
 #: Environment variable whose integer value is added to every seed (default 0).
 SEED_OFFSET_ENV = "LINBOOK_SEED_OFFSET"
-#: Environment variable set to ``1`` by the book's strict build: facts of the build are raised.
+#: Environment variable set to ``1`` by the book's strict build, where facts of the build are raised.
 BUILD_ENV = "LINBOOK_BUILD"
-#: Environment variable that, set to ``1``, turns failed measured claims into notes: for
-#: calibrating bounds over many seeds (``LINBOOK_CLAIMS_LOG`` records every value), never for a build.
+#: Environment variable that, set to ``1``, turns failed measured claims into notes, so that
+#: bounds can be calibrated over many seeds (``LINBOOK_CLAIMS_LOG`` records every value).
 CALIBRATE_ENV = "LINBOOK_CLAIMS_CALIBRATE"
 #: Environment variable naming a file where :func:`measured` and :func:`build_fact` log (JSON lines).
 CLAIMS_LOG_ENV = "LINBOOK_CLAIMS_LOG"

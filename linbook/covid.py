@@ -486,9 +486,9 @@ class MLPConfig:
         )
 
 
-#: Quoted from the course (ML 2021 Spring HW1, the TAs' grading script), not computed here: the
-#: RMSE of the simple, medium and strong baselines on the competition's (public, private)
-#: leaderboards.
+#: The RMSE of the course's simple, medium and strong baselines on the competition's (public,
+#: private) leaderboards, quoted from the course (ML 2021 Spring HW1, the TAs' grading script)
+#: and not computed here.
 COURSE_BASELINES: dict[str, tuple[float, float]] = {
     "simple": (2.03004, 2.04826),
     "medium": (1.28359, 1.36937),

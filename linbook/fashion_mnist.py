@@ -71,9 +71,9 @@ FASHION_MNIST_LABELS: tuple[str, ...] = (
     "ankle boot",
 )
 
-#: Quoted, not computed: the test accuracy of the best linear classifier in the data set's own
-#: benchmark, logistic regression (Xiao et al. 2017, Table 3). Chapters compare softmax
-#: regression, a linear model too, with it.
+#: The test accuracy of the best linear classifier in the data set's own benchmark, logistic
+#: regression (Xiao et al. 2017, Table 3), quoted and not computed here. Chapters compare
+#: softmax regression, a linear model too, with it.
 BENCHMARK_LOGISTIC_ACCURACY = 0.842
 
 #: The four files, by stem (``.gz`` or not). ``sha256`` is the checksum of the decompressed IDX

@@ -5,7 +5,7 @@ credentials, a temporary folder, unpacking, checking, moving into place, one cle
 failure.
 
 This module imports nothing of :mod:`linbook.kaggle` (which imports it): the errors and
-:func:`find_kaggle_credentials` defined here are documented, and meant to be used, as
+:func:`~linbook.kaggle.find_kaggle_credentials` defined here are documented, and meant to be used, as
 ``linbook.kaggle.<name>``. The network boundary is ``_kaggle_download`` and
 ``_gdown_download``; the tests replace exactly these two functions (or the ``kaggle``
 package itself, with fakes of its versions).

@@ -1,7 +1,7 @@
 """Notebook helpers: ``glue`` that also works where myst-nb is not installed (e.g. Colab),
 ``glue_table`` for numbered tables computed by a cell, and ``show_source`` for the code the
 chapters teach. The chapters' claims are checked with :mod:`linbook.claims`
-(:func:`linbook.measured`, :func:`linbook.build_fact`)."""
+(:func:`~linbook.claims.measured`, :func:`~linbook.claims.build_fact`)."""
 
 from __future__ import annotations
 

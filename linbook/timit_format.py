@@ -21,9 +21,9 @@ __all__ = [
 COMPETITION = "ml2021spring-hw2"
 #: Phone classes.
 N_CLASSES = 39
-#: Frames per row: the frame and 5 neighbours on each side.
+#: The number of frames per row (the frame and 5 neighbours on each side).
 N_CONTEXT = 11
-#: Features per frame: 13 MFCC + 13 Δ + 13 ΔΔ.
+#: The number of features per frame (13 MFCC, 13 Δ and 13 ΔΔ).
 FRAME_DIM = 39
 #: Features per row (429).
 N_FEATURES = N_CONTEXT * FRAME_DIM

@@ -1,6 +1,6 @@
 """Training helpers, call-compatible with d2l 0.17.6, and the plumbing every recipe shares.
 
-d2l's names, for chapter 2.2 on: :func:`set_seed`, :func:`try_gpu`, :class:`Accumulator`,
+d2l's names, for chapter 2.2 on: :func:`~linbook.claims.set_seed`, :func:`try_gpu`, :class:`Accumulator`,
 :func:`accuracy`, :func:`evaluate_accuracy`, :func:`train_epoch_ch3`, :func:`train_ch3`,
 :func:`sgd`. Differences from d2l, on purpose:
 
